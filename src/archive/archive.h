@@ -32,6 +32,7 @@ struct archive_nv {
 struct archive_fathom {
     const char *end_reason; /* static: "done", "early-exit", "peer-closed", "timeout", ... */
     int close_code;         /* close code received from the peer, 0 if none */
+    const char *receiver_error; /* static: why we stopped reading the peer, NULL if we did not */
     int64_t app_bytes;      /* application payload bytes sent (download) / received (upload) */
     char scheme[8];         /* "ws" or "wss" */
     char dropped_metadata[512]; /* comma-separated names of refused metadata keys, "" if none */
@@ -90,6 +91,9 @@ void archive_uuid_make(const char *prefix, uint64_t cookie, char *out, size_t n)
  */
 int archive_write_sync(const char *datadir, const struct archive_record *r, char *path_out,
                        size_t path_n, struct errbuf *eb);
+
+/* Remove stale hidden temporary files (.tmp-*) left under datadir/ndt7 by a killed process. */
+int archive_cleanup_tmp(const char *datadir);
 
 struct archive_writer;
 
