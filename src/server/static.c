@@ -114,8 +114,8 @@ static int load_tree(struct static_files *sf, int dirfd, const char *prefix, int
             if (sub >= 0)
                 r = load_tree(sf, sub, path, depth + 1, total, eb);
         } else if (S_ISREG(st.st_mode)) {
-            uint8_t *data;
-            size_t len;
+            uint8_t *data = NULL;
+            size_t len = 0;
             int lr = load_file(dirfd, de->d_name, &data, &len, STATIC_MAX_TOTAL - *total);
             if (lr == ERR_TOOBIG)
                 r = errbuf_set(eb, ERR_TOOBIG, "more than %u MiB of files",
