@@ -30,7 +30,7 @@ for proto in ws wss; do
     head -n 1 "$TMP/summary-$proto.txt"
 done
 stop_server
-node "$ROOT/tests/integration/check-archive.mjs" "$DATADIR" --count 4 >"$TMP/archive.json" ||
+node "$ROOT/tests/integration/helpers/check-archive.mjs" "$DATADIR" --count 4 >"$TMP/archive.json" ||
     fail "archive check failed"
 for proto in ws wss; do
     for uuid in $(tail -n 1 "$TMP/summary-$proto.txt"); do
