@@ -30,23 +30,23 @@ struct archive_nv {
 
 /* Fathom-specific facts about a subtest, archived under "Fathom". */
 struct archive_fathom {
-    const char *end_reason; /* static: "done", "early-exit", "peer-closed", "timeout", ... */
-    int close_code;         /* close code received from the peer, 0 if none */
+    const char *end_reason;     /* static: "done", "early-exit", "peer-closed", "timeout", ... */
+    int close_code;             /* close code received from the peer, 0 if none */
     const char *receiver_error; /* static: why we stopped reading the peer, NULL if we did not */
-    int64_t app_bytes;      /* application payload bytes sent (download) / received (upload) */
-    char scheme[8];         /* "ws" or "wss" */
+    int64_t app_bytes;          /* application payload bytes sent (download) / received (upload) */
+    char scheme[8];             /* "ws" or "wss" */
     char dropped_metadata[512]; /* comma-separated names of refused metadata keys, "" if none */
-    double steady_mbps;     /* steady-state capacity estimate, < 0 if none */
+    double steady_mbps;         /* steady-state capacity estimate, < 0 if none */
 };
 
 struct archive_record {
-    bool download;         /* Download or Upload */
+    bool download; /* Download or Upload */
     char uuid[128];
     char server_ip[64], client_ip[64];
     int server_port, client_port;
-    uint64_t start_ns, end_ns;             /* top level StartTime / EndTime (UTC ns) */
-    uint64_t test_start_ns, test_end_ns;   /* ArchivalData StartTime / EndTime */
-    struct buf server_measurements; /* JSON objects joined by ',' (no brackets) */
+    uint64_t start_ns, end_ns;           /* top level StartTime / EndTime (UTC ns) */
+    uint64_t test_start_ns, test_end_ns; /* ArchivalData StartTime / EndTime */
+    struct buf server_measurements;      /* JSON objects joined by ',' (no brackets) */
     size_t n_server;
     struct buf client_measurements; /* same; n_client == 0 archives null */
     size_t n_client;

@@ -104,17 +104,15 @@ int ndt7_measurement_append(struct buf *out, const struct ndt7_appinfo *app,
 /* ---- Reading ------------------------------------------------------------ */
 
 static const char *const tcpinfo_fields[] = {
-    "State",        "CAState",       "Retransmits",   "Probes",       "Backoff",
-    "Options",      "WScale",        "AppLimited",    "RTO",          "ATO",
-    "SndMSS",       "RcvMSS",        "Unacked",       "Sacked",       "Lost",
-    "Retrans",      "Fackets",       "LastDataSent",  "LastAckSent",  "LastDataRecv",
-    "LastAckRecv",  "PMTU",          "RcvSsThresh",   "RTT",          "SndSsThresh",
-    "SndCwnd",      "AdvMSS",        "Reordering",    "RcvRTT",       "RcvSpace",
-    "TotalRetrans", "PacingRate",    "MaxPacingRate", "BytesAcked",   "BytesReceived",
-    "SegsOut",      "SegsIn",        "NotsentBytes",  "MinRTT",       "DataSegsIn",
-    "DataSegsOut",  "DeliveryRate",  "BusyTime",      "RWndLimited",  "SndBufLimited",
-    "Delivered",    "DeliveredCE",   "BytesSent",     "BytesRetrans", "DSackDups",
-    "ReordSeen",    "RcvOooPack",    "SndWnd",        "ElapsedTime",
+    "State",        "CAState",      "Retransmits",   "Probes",     "Backoff",       "Options",
+    "WScale",       "AppLimited",   "RTO",           "ATO",        "SndMSS",        "RcvMSS",
+    "Unacked",      "Sacked",       "Lost",          "Retrans",    "Fackets",       "LastDataSent",
+    "LastAckSent",  "LastDataRecv", "LastAckRecv",   "PMTU",       "RcvSsThresh",   "RTT",
+    "SndSsThresh",  "SndCwnd",      "AdvMSS",        "Reordering", "RcvRTT",        "RcvSpace",
+    "TotalRetrans", "PacingRate",   "MaxPacingRate", "BytesAcked", "BytesReceived", "SegsOut",
+    "SegsIn",       "NotsentBytes", "MinRTT",        "DataSegsIn", "DataSegsOut",   "DeliveryRate",
+    "BusyTime",     "RWndLimited",  "SndBufLimited", "Delivered",  "DeliveredCE",   "BytesSent",
+    "BytesRetrans", "DSackDups",    "ReordSeen",     "RcvOooPack", "SndWnd",        "ElapsedTime",
 };
 static const char *const bbrinfo_fields[] = {"BW", "MinRTT", "PacingGain", "CwndGain",
                                              "ElapsedTime"};

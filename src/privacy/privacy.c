@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const char *const client_keys[] = {
-    "client_name",           "client_version", "client_library_name",
-    "client_library_version", "client_os",      "client_arch",
+    "client_name", "client_version", "client_library_name", "client_library_version",
+    "client_os",   "client_arch",
 };
 /* Protocol keys: meaningful to the server or locate, archived like ndt-server does. */
 static const char *const protocol_keys[] = {"early_exit", "locate_version", "index", "metro_rank"};

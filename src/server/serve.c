@@ -59,15 +59,18 @@ struct opt_desc {
 static const struct opt_desc serve_opts[] = {
     {"ws-listen", 1, OPT_WS_LISTEN, "ADDR",
      "cleartext ndt7 (ws) listener: host:port, [v6]:port or :port; \"off\" disables (default :80)"},
-    {"wss-listen", 1, OPT_WSS_LISTEN, "ADDR", "TLS ndt7 (wss) listener, needs --cert and --key "
-                                              "(default :443 when a certificate is given)"},
+    {"wss-listen", 1, OPT_WSS_LISTEN, "ADDR",
+     "TLS ndt7 (wss) listener, needs --cert and --key "
+     "(default :443 when a certificate is given)"},
     {"cert", 1, OPT_CERT, "FILE", "TLS certificate chain (PEM)"},
     {"key", 1, OPT_KEY, "FILE", "TLS private key (PEM)"},
-    {"datadir", 1, OPT_DATADIR, "DIR", "archive root; records go to DIR/ndt7/YYYY/MM/DD/ "
-                                       "(default /var/lib/fathom)"},
+    {"datadir", 1, OPT_DATADIR, "DIR",
+     "archive root; records go to DIR/ndt7/YYYY/MM/DD/ "
+     "(default /var/lib/fathom)"},
     {"web", 1, OPT_WEB, "DIR", "serve static files from DIR at / instead of the built-in page"},
     {"workers", 1, OPT_WORKERS, "N", "worker threads, one event loop each (default: one per core)"},
-    {"max-tests", 1, OPT_MAX_TESTS, "N", "concurrent tests before answering 503 (default 0: no limit)"},
+    {"max-tests", 1, OPT_MAX_TESTS, "N",
+     "concurrent tests before answering 503 (default 0: no limit)"},
     {"metadata-policy", 1, OPT_METADATA_POLICY, "drop|strict",
      "client metadata outside the allowlist: drop it (default) or refuse the test with 400"},
     {"ip-precision", 1, OPT_IP_PRECISION, "full|truncated",
@@ -113,8 +116,8 @@ static int parse_serve_args(int argc, char **argv, struct server_config *cfg, bo
 {
     struct option lopts[NOPTS + 1];
     for (size_t i = 0; i < NOPTS; i++)
-        lopts[i] = (struct option){serve_opts[i].name, serve_opts[i].has_arg, NULL,
-                                   serve_opts[i].id};
+        lopts[i] =
+            (struct option){serve_opts[i].name, serve_opts[i].has_arg, NULL, serve_opts[i].id};
     memset(&lopts[NOPTS], 0, sizeof(lopts[NOPTS]));
     cfg->ws_listen = ":80";
     cfg->datadir = "/var/lib/fathom";
@@ -257,44 +260,43 @@ void server_metrics_write(struct server *srv, struct buf *out)
 {
     uint64_t written = 0, failed = 0;
     archive_writer_stats(srv->writer, &written, &failed);
-    buf_appendf(out,
-                "# HELP fathom_active_tests ndt7 tests running now.\n"
-                "# TYPE fathom_active_tests gauge\n"
-                "fathom_active_tests %d\n"
-                "# HELP fathom_tests_total ndt7 tests started, by direction.\n"
-                "# TYPE fathom_tests_total counter\n"
-                "fathom_tests_total{direction=\"download\"} %llu\n"
-                "fathom_tests_total{direction=\"upload\"} %llu\n"
-                "# HELP fathom_connections_total TCP connections accepted.\n"
-                "# TYPE fathom_connections_total counter\n"
-                "fathom_connections_total %llu\n"
-                "# HELP fathom_http_errors_total Requests answered with a 4xx or 5xx status.\n"
-                "# TYPE fathom_http_errors_total counter\n"
-                "fathom_http_errors_total %llu\n"
-                "# HELP fathom_metadata_dropped_total Client metadata keys dropped by the "
-                "privacy policy.\n"
-                "# TYPE fathom_metadata_dropped_total counter\n"
-                "fathom_metadata_dropped_total %llu\n"
-                "# HELP fathom_metadata_refused_total Upgrades refused by the strict metadata "
-                "policy.\n"
-                "# TYPE fathom_metadata_refused_total counter\n"
-                "fathom_metadata_refused_total %llu\n"
-                "# HELP fathom_archive_records_total Archive records written, by status.\n"
-                "# TYPE fathom_archive_records_total counter\n"
-                "fathom_archive_records_total{status=\"ok\"} %llu\n"
-                "fathom_archive_records_total{status=\"error\"} %llu\n"
-                "# HELP lame_duck_experiment 1 while the server is in lame-duck mode.\n"
-                "# TYPE lame_duck_experiment gauge\n"
-                "lame_duck_experiment %d\n",
-                atomic_load(&srv->active_tests),
-                (unsigned long long)atomic_load(&srv->tests_total[0]),
-                (unsigned long long)atomic_load(&srv->tests_total[1]),
-                (unsigned long long)atomic_load(&srv->connections_total),
-                (unsigned long long)atomic_load(&srv->http_errors),
-                (unsigned long long)atomic_load(&srv->metadata_dropped),
-                (unsigned long long)atomic_load(&srv->metadata_refused),
-                (unsigned long long)written, (unsigned long long)failed,
-                atomic_load(&srv->lame_duck) ? 1 : 0);
+    buf_appendf(
+        out,
+        "# HELP fathom_active_tests ndt7 tests running now.\n"
+        "# TYPE fathom_active_tests gauge\n"
+        "fathom_active_tests %d\n"
+        "# HELP fathom_tests_total ndt7 tests started, by direction.\n"
+        "# TYPE fathom_tests_total counter\n"
+        "fathom_tests_total{direction=\"download\"} %llu\n"
+        "fathom_tests_total{direction=\"upload\"} %llu\n"
+        "# HELP fathom_connections_total TCP connections accepted.\n"
+        "# TYPE fathom_connections_total counter\n"
+        "fathom_connections_total %llu\n"
+        "# HELP fathom_http_errors_total Requests answered with a 4xx or 5xx status.\n"
+        "# TYPE fathom_http_errors_total counter\n"
+        "fathom_http_errors_total %llu\n"
+        "# HELP fathom_metadata_dropped_total Client metadata keys dropped by the "
+        "privacy policy.\n"
+        "# TYPE fathom_metadata_dropped_total counter\n"
+        "fathom_metadata_dropped_total %llu\n"
+        "# HELP fathom_metadata_refused_total Upgrades refused by the strict metadata "
+        "policy.\n"
+        "# TYPE fathom_metadata_refused_total counter\n"
+        "fathom_metadata_refused_total %llu\n"
+        "# HELP fathom_archive_records_total Archive records written, by status.\n"
+        "# TYPE fathom_archive_records_total counter\n"
+        "fathom_archive_records_total{status=\"ok\"} %llu\n"
+        "fathom_archive_records_total{status=\"error\"} %llu\n"
+        "# HELP lame_duck_experiment 1 while the server is in lame-duck mode.\n"
+        "# TYPE lame_duck_experiment gauge\n"
+        "lame_duck_experiment %d\n",
+        atomic_load(&srv->active_tests), (unsigned long long)atomic_load(&srv->tests_total[0]),
+        (unsigned long long)atomic_load(&srv->tests_total[1]),
+        (unsigned long long)atomic_load(&srv->connections_total),
+        (unsigned long long)atomic_load(&srv->http_errors),
+        (unsigned long long)atomic_load(&srv->metadata_dropped),
+        (unsigned long long)atomic_load(&srv->metadata_refused), (unsigned long long)written,
+        (unsigned long long)failed, atomic_load(&srv->lame_duck) ? 1 : 0);
 }
 
 /* ---- Workers ------------------------------------------------------------ */

@@ -77,9 +77,9 @@ struct server {
     const uint8_t *payload; /* random block, NDT7_MAX_SEND_MESSAGE bytes, read-only */
     atomic_int active_tests;
     atomic_bool lame_duck;
-    atomic_ullong tests_total[2];      /* by direction */
-    atomic_ullong metadata_dropped;    /* metadata keys dropped */
-    atomic_ullong metadata_refused;    /* upgrades refused in strict mode */
+    atomic_ullong tests_total[2];   /* by direction */
+    atomic_ullong metadata_dropped; /* metadata keys dropped */
+    atomic_ullong metadata_refused; /* upgrades refused in strict mode */
     atomic_ullong connections_total;
     atomic_ullong http_errors;
     atomic_bool bbr_available;

@@ -195,8 +195,8 @@ static void take_measurement(struct session *s, bool send)
     int64_t el = elapsed_us(s);
     struct ndt7_appinfo app = {.num_bytes = s->app_bytes, .elapsed_us = el};
     buf_reset(&s->scratch);
-    if (ndt7_measurement_append(&s->scratch, s->dir == NDT7_UPLOAD ? &app : NULL, &s->ci, &bi,
-                                &ti, el) != 0)
+    if (ndt7_measurement_append(&s->scratch, s->dir == NDT7_UPLOAD ? &app : NULL, &s->ci, &bi, &ti,
+                                el) != 0)
         return;
     s->last_bytes_acked = ti.bytes_acked;
     struct buf *sm = &s->rec.server_measurements;
@@ -221,8 +221,8 @@ static void on_tick(struct loop *loop, struct loop_timer *t, void *udata)
         ws_finish(s, "early-exit", WS_CLOSE_NORMAL, "Done sending", true);
         return;
     }
-    loop_timer_start(loop, t, rand_memoryless_ns(NDT7_TICK_MEAN_NS, NDT7_TICK_MIN_NS,
-                                                 NDT7_TICK_MAX_NS));
+    loop_timer_start(loop, t,
+                     rand_memoryless_ns(NDT7_TICK_MEAN_NS, NDT7_TICK_MIN_NS, NDT7_TICK_MAX_NS));
     session_update_events(s);
 }
 
@@ -367,8 +367,9 @@ static void ndt7_upgrade(struct session *s, const struct h1_request *req, enum n
     if (req->query.len > 0) {
         np = h1_parse_query(req->query, scratch, sizeof(scratch), params, H1_MAX_PARAMS);
         if (np < 0) {
-            respond_text(s, 400, np == ERR_TOOBIG ? "query string too long or too many parameters"
-                                                  : "malformed query string");
+            respond_text(s, 400,
+                         np == ERR_TOOBIG ? "query string too long or too many parameters"
+                                          : "malformed query string");
             return;
         }
     }
@@ -413,8 +414,7 @@ static void ndt7_upgrade(struct session *s, const struct h1_request *req, enum n
         name[k] = '\0';
         if (srv->cfg.strict_metadata && v != PRIVACY_DROP_DUPLICATE) {
             char msg[160];
-            snprintf(msg, sizeof(msg), "metadata refused: '%s': %s", name,
-                     privacy_verdict_str(v));
+            snprintf(msg, sizeof(msg), "metadata refused: '%s': %s", name, privacy_verdict_str(v));
             atomic_fetch_add(&srv->metadata_refused, 1);
             respond_text(s, 400, msg);
             return;
@@ -425,8 +425,8 @@ static void ndt7_upgrade(struct session *s, const struct h1_request *req, enum n
         ndropped++;
     }
     if (srv->cfg.max_tests > 0 && atomic_load(&srv->active_tests) >= srv->cfg.max_tests) {
-        respond(s, 503, "text/plain; charset=utf-8", "Retry-After: 10\r\n",
-                "server at capacity\n", 19);
+        respond(s, 503, "text/plain; charset=utf-8", "Retry-After: 10\r\n", "server at capacity\n",
+                19);
         return;
     }
 
@@ -468,8 +468,7 @@ static void ndt7_upgrade(struct session *s, const struct h1_request *req, enum n
         archive_record_add_metadata(&s->rec, true, srv->cfg.labels[i].name,
                                     srv->cfg.labels[i].value);
     snprintf(s->rec.fathom.scheme, sizeof(s->rec.fathom.scheme), "%s", s->tls ? "wss" : "ws");
-    snprintf(s->rec.fathom.dropped_metadata, sizeof(s->rec.fathom.dropped_metadata), "%s",
-             dropped);
+    snprintf(s->rec.fathom.dropped_metadata, sizeof(s->rec.fathom.dropped_metadata), "%s", dropped);
     s->rec.fathom.steady_mbps = -1;
     if (ndropped)
         log_info("test %s: dropped %zu metadata key(s) not on the allowlist: %s", s->rec.uuid,
@@ -545,8 +544,8 @@ static void handle_request(struct session *s, const struct h1_request *req)
     }
     bool head = slice_eq(req->method, "HEAD");
     if (!head && !slice_eq(req->method, "GET")) {
-        respond(s, 405, "text/plain; charset=utf-8", "Allow: GET, HEAD\r\n",
-                "method not allowed\n", 19);
+        respond(s, 405, "text/plain; charset=utf-8", "Allow: GET, HEAD\r\n", "method not allowed\n",
+                19);
         return;
     }
     if (slice_eq(req->path, "/health")) {
@@ -572,8 +571,8 @@ static void handle_request(struct session *s, const struct h1_request *req)
             snprintf(extra, sizeof(extra), "Content-Length: %zu\r\nCache-Control: no-cache\r\n",
                      f->len);
             buf_reset(&s->out);
-            if (h1_start_response(&s->out, 200) || h1_add_header(&s->out, "Content-Type",
-                                                                 f->content_type) ||
+            if (h1_start_response(&s->out, 200) ||
+                h1_add_header(&s->out, "Content-Type", f->content_type) ||
                 buf_append_str(&s->out, extra) || h1_add_header(&s->out, "Connection", "close") ||
                 h1_end_head(&s->out)) {
                 session_kill(s);
@@ -638,9 +637,8 @@ static bool session_flush(struct session *s)
             if (s->hdr_off < s->hdr_len)
                 iov[n++] = (struct iovec){s->hdr + s->hdr_off, s->hdr_len - s->hdr_off};
             if (s->frame_left)
-                iov[n++] = (struct iovec){(void *)(uintptr_t)(payload + s->frame_size -
-                                                              s->frame_left),
-                                          s->frame_left};
+                iov[n++] = (struct iovec){
+                    (void *)(uintptr_t)(payload + s->frame_size - s->frame_left), s->frame_left};
         } else if (s->out.len) {
             iov[n++] = (struct iovec){buf_head(&s->out), s->out.len};
         } else if (s->body_left) {

@@ -118,8 +118,7 @@ static int load_tree(struct static_files *sf, int dirfd, const char *prefix, int
             size_t len = 0;
             int lr = load_file(dirfd, de->d_name, &data, &len, STATIC_MAX_TOTAL - *total);
             if (lr == ERR_TOOBIG)
-                r = errbuf_set(eb, ERR_TOOBIG, "more than %u MiB of files",
-                               STATIC_MAX_TOTAL >> 20);
+                r = errbuf_set(eb, ERR_TOOBIG, "more than %u MiB of files", STATIC_MAX_TOTAL >> 20);
             else if (lr == 0) {
                 *total += len;
                 add_file(sf, path, data, len);
