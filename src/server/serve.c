@@ -325,160 +325,37 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void on_archived(const struct archive_record *r, int status, const char *path, void *udata)
+static int open_listener(const char *what, const char *addr, int *fd_out, struct errbuf *eb)
 {
-    (void)udata;
-    /* Failures are logged, with their detail, by the writer itself. */
-    if (status == 0)
-        log_debug("test %s: archived as %s", r->uuid, path);
-}
-
-static int open_listener(const char *what, const char *addr, int *fd_out)
-{
-    struct errbuf eb = {""};
-    int fd = sock_listen(addr, true, 1024, &eb);
-    if (fd < 0) {
-        fprintf(stderr, "fathom serve: cannot listen for %s on %s: %s\n", what, addr,
-                eb.msg[0] ? eb.msg : err_str(fd));
-        return -1;
-    }
+    struct errbuf leb = {""};
+    int fd = sock_listen(addr, true, 1024, &leb);
+    if (fd < 0)
+        return errbuf_set(eb, fd, "cannot listen for %s on %s: %s", what, addr,
+                          leb.msg[0] ? leb.msg : err_str(fd));
     *fd_out = fd;
     return 0;
 }
 
-int serve_main(int argc, char **argv)
+static void on_archived(const struct archive_record *r, int status, const char *path, void *udata)
 {
-    struct server *srv = xcalloc(1, sizeof(*srv));
-    struct worker *workers = NULL;
-    int ws_fd = -1, wss_fd = -1;
-    bool check_only = false;
-    int result = 1;
-    uint8_t *payload = NULL;
-    struct errbuf eb = {""};
+    struct server *srv = udata;
+    /* Failures are logged, with their detail, by the writer itself. */
+    if (status == 0)
+        log_debug("test %s: archived as %s", r->uuid, path);
+    if (srv->cfg.on_archived)
+        srv->cfg.on_archived(r, status, path, srv->cfg.on_archived_udata);
+}
 
-    int r = parse_serve_args(argc, argv, &srv->cfg, &check_only);
-    if (r != 0) {
-        result = r < 0 ? 0 : r;
-        goto out;
-    }
-    struct server_config *cfg = &srv->cfg;
-    signal(SIGPIPE, SIG_IGN);
-
-    if (cfg->cert_file) {
-        srv->tls = tls_ctx_server_new(cfg->cert_file, cfg->key_file, &eb);
-        if (!srv->tls) {
-            fprintf(stderr, "fathom serve: TLS setup failed: %s\n", eb.msg);
-            goto out;
-        }
-    }
-    if (cfg->ws_listen && open_listener("ws", cfg->ws_listen, &ws_fd))
-        goto out;
-    if (cfg->wss_listen && open_listener("wss", cfg->wss_listen, &wss_fd))
-        goto out;
-    if (cfg->web_dir) {
-        if (static_load_dir(&srv->web, cfg->web_dir, &eb) != 0) {
-            fprintf(stderr, "fathom serve: --web %s: %s\n", cfg->web_dir, eb.msg);
-            goto out;
-        }
-    } else {
-        static_load_embedded(&srv->web);
-    }
-    if (archive_uuid_prefix(cfg->uuid_prefix_file, srv->uuid_prefix, sizeof(srv->uuid_prefix),
-                            &eb) != 0) {
-        fprintf(stderr, "fathom serve: UUID prefix: %s\n", eb.msg);
-        goto out;
-    }
-    srv->writer = archive_writer_start(cfg->datadir, on_archived, srv, &eb);
-    if (!srv->writer) {
-        fprintf(stderr, "fathom serve: datadir %s: %s\n", cfg->datadir, eb.msg);
-        goto out;
-    }
-    archive_cleanup_tmp(cfg->datadir);
-    if (check_only) {
-        printf("configuration ok\n");
-        result = 0;
-        goto out;
-    }
-    payload = xmalloc(NDT7_MAX_SEND_MESSAGE);
-    if (rand_fill(payload, NDT7_MAX_SEND_MESSAGE) != 0) {
-        fprintf(stderr, "fathom serve: getrandom failed\n");
-        goto out;
-    }
-    srv->payload = payload;
-
-    /* Workers inherit a mask without the signals the main thread waits for. */
-    sigset_t sigs, old;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, &old);
-
-    workers = xcalloc((size_t)cfg->workers, sizeof(*workers));
-    int started = 0;
-    for (int i = 0; i < cfg->workers; i++) {
-        struct worker *w = &workers[i];
-        w->srv = srv;
-        w->index = i;
-        w->ws_fd = w->wss_fd = -1;
-        w->loop = loop_create();
-        if (!w->loop) {
-            log_error_errno(-errno, "cannot create event loop");
-            break;
-        }
-        if (ws_fd >= 0)
-            w->ws_fd = i == 0 ? ws_fd : sock_listen_same(ws_fd, 1024, &eb);
-        if (wss_fd >= 0)
-            w->wss_fd = i == 0 ? wss_fd : sock_listen_same(wss_fd, 1024, &eb);
-        if ((ws_fd >= 0 && w->ws_fd < 0) || (wss_fd >= 0 && w->wss_fd < 0)) {
-            log_error("worker %d: cannot open its listener: %s", i, eb.msg);
-            break;
-        }
-        if (w->ws_fd >= 0)
-            loop_add_fd(w->loop, w->ws_fd, LOOP_READ, on_listen_ws, w);
-        if (w->wss_fd >= 0)
-            loop_add_fd(w->loop, w->wss_fd, LOOP_READ, on_listen_wss, w);
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            log_error("cannot start worker thread %d", i);
-            break;
-        }
-        started++;
-    }
-    if (started == cfg->workers) {
-        char a[SOCK_ADDRSTRLEN];
-        if (ws_fd >= 0 && sock_local_str(ws_fd, a, sizeof(a)) == 0)
-            log_info("ndt7 listening on ws://%s (%d workers)", a, started);
-        if (wss_fd >= 0 && sock_local_str(wss_fd, a, sizeof(a)) == 0)
-            log_info("ndt7 listening on wss://%s (%d workers)", a, started);
-        log_info("archiving to %s/ndt7/", cfg->datadir);
-        result = 0;
-        bool stopping = false;
-        while (!stopping) {
-            struct timespec ts = {0, 200 * 1000 * 1000};
-            int sig = sigtimedwait(&sigs, NULL, &ts);
-            if (sig == SIGINT) {
-                log_info("interrupted: stopping");
-                stopping = true;
-            } else if (sig == SIGTERM) {
-                if (atomic_load(&srv->lame_duck)) {
-                    log_info("second SIGTERM: stopping");
-                    stopping = true;
-                } else {
-                    log_info("SIGTERM: lame duck (health 500); exiting once idle");
-                    atomic_store(&srv->lame_duck, true);
-                }
-            } else if (atomic_load(&srv->lame_duck) && atomic_load(&srv->active_tests) == 0) {
-                log_info("lame duck and idle: stopping");
-                stopping = true;
-            }
-        }
-    }
-    for (int i = 0; i < started; i++)
-        loop_stop(workers[i].loop);
-    for (int i = 0; i < started; i++)
-        pthread_join(workers[i].thread, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    for (int i = 0; i < cfg->workers; i++) {
-        struct worker *w = &workers[i];
+void server_free(struct server *srv)
+{
+    if (!srv)
+        return;
+    for (int i = 0; i < srv->nstarted; i++)
+        loop_stop(srv->workers[i].loop);
+    for (int i = 0; i < srv->nstarted; i++)
+        pthread_join(srv->workers[i].thread, NULL);
+    for (int i = 0; srv->workers && i < srv->cfg.workers; i++) {
+        struct worker *w = &srv->workers[i];
         if (w->loop)
             loop_destroy(w->loop);
         if (i > 0 && w->ws_fd >= 0)
@@ -486,24 +363,182 @@ int serve_main(int argc, char **argv)
         if (i > 0 && w->wss_fd >= 0)
             close(w->wss_fd);
     }
-out:
-    if (srv->writer) {
+    if (srv->writer)
         archive_writer_stop(srv->writer);
-        srv->writer = NULL;
-    }
-    if (ws_fd >= 0)
-        close(ws_fd);
-    if (wss_fd >= 0)
-        close(wss_fd);
-    free(workers);
-    free(payload);
+    if (srv->ws_fd >= 0)
+        close(srv->ws_fd);
+    if (srv->wss_fd >= 0)
+        close(srv->wss_fd);
+    free(srv->workers);
+    free(srv->payload_block);
     if (srv->tls)
         tls_ctx_free(srv->tls);
     static_free(&srv->web);
-    for (int i = 0; i < srv->cfg.nlabels; i++) {
-        free(srv->cfg.labels[i].name);
-        free(srv->cfg.labels[i].value);
-    }
     free(srv);
+}
+
+struct server *server_start(const struct server_config *cfg_in, struct errbuf *eb)
+{
+    struct server *srv = xcalloc(1, sizeof(*srv));
+    srv->cfg = *cfg_in;
+    srv->ws_fd = srv->wss_fd = -1;
+    struct server_config *cfg = &srv->cfg;
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cfg->cert_file) {
+        struct errbuf teb = {""};
+        srv->tls = tls_ctx_server_new(cfg->cert_file, cfg->key_file, &teb);
+        if (!srv->tls) {
+            errbuf_set(eb, ERR_TLS, "TLS setup failed: %s", teb.msg);
+            goto fail;
+        }
+    }
+    if (cfg->ws_listen && open_listener("ws", cfg->ws_listen, &srv->ws_fd, eb))
+        goto fail;
+    if (cfg->wss_listen && open_listener("wss", cfg->wss_listen, &srv->wss_fd, eb))
+        goto fail;
+    struct errbuf leb = {""};
+    if (cfg->web_dir) {
+        if (static_load_dir(&srv->web, cfg->web_dir, &leb) != 0) {
+            errbuf_set(eb, ERR_CONFIG, "--web %s: %s", cfg->web_dir, leb.msg);
+            goto fail;
+        }
+    } else {
+        static_load_embedded(&srv->web);
+    }
+    if (archive_uuid_prefix(cfg->uuid_prefix_file, srv->uuid_prefix, sizeof(srv->uuid_prefix),
+                            &leb) != 0) {
+        errbuf_set(eb, ERR_CONFIG, "UUID prefix: %s", leb.msg);
+        goto fail;
+    }
+    srv->writer = archive_writer_start(cfg->datadir, on_archived, srv, &leb);
+    if (!srv->writer) {
+        errbuf_set(eb, ERR_CONFIG, "datadir %s: %s", cfg->datadir, leb.msg);
+        goto fail;
+    }
+    archive_cleanup_tmp(cfg->datadir);
+    if (cfg->check_only)
+        return srv;
+    srv->payload_block = xmalloc(NDT7_MAX_SEND_MESSAGE);
+    if (rand_fill(srv->payload_block, NDT7_MAX_SEND_MESSAGE) != 0) {
+        errbuf_set(eb, ERR_IO, "getrandom failed");
+        goto fail;
+    }
+    srv->payload = srv->payload_block;
+
+    /* Workers never take SIGINT/SIGTERM: whoever started the server handles them. */
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    srv->workers = xcalloc((size_t)cfg->workers, sizeof(*srv->workers));
+    for (int i = 0; i < cfg->workers; i++) {
+        struct worker *w = &srv->workers[i];
+        w->srv = srv;
+        w->index = i;
+        w->ws_fd = w->wss_fd = -1;
+        w->loop = loop_create();
+        if (!w->loop) {
+            errbuf_set(eb, -errno, "cannot create an event loop: %s", strerror(errno));
+            break;
+        }
+        if (srv->ws_fd >= 0)
+            w->ws_fd = i == 0 ? srv->ws_fd : sock_listen_same(srv->ws_fd, 1024, &leb);
+        if (srv->wss_fd >= 0)
+            w->wss_fd = i == 0 ? srv->wss_fd : sock_listen_same(srv->wss_fd, 1024, &leb);
+        if ((srv->ws_fd >= 0 && w->ws_fd < 0) || (srv->wss_fd >= 0 && w->wss_fd < 0)) {
+            errbuf_set(eb, ERR_CONFIG, "worker %d: cannot open its listener: %s", i, leb.msg);
+            break;
+        }
+        if (w->ws_fd >= 0)
+            loop_add_fd(w->loop, w->ws_fd, LOOP_READ, on_listen_ws, w);
+        if (w->wss_fd >= 0)
+            loop_add_fd(w->loop, w->wss_fd, LOOP_READ, on_listen_wss, w);
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            errbuf_set(eb, ERR_CONFIG, "cannot start worker thread %d", i);
+            break;
+        }
+        srv->nstarted++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (srv->nstarted != cfg->workers)
+        goto fail;
+    return srv;
+fail:
+    server_free(srv);
+    return NULL;
+}
+
+int server_port(const struct server *srv, bool tls)
+{
+    char ip[SOCK_ADDRSTRLEN];
+    int port = 0;
+    int fd = tls ? srv->wss_fd : srv->ws_fd;
+    if (fd < 0 || sock_local_ip(fd, ip, sizeof(ip), &port) != 0)
+        return 0;
+    return port;
+}
+
+int serve_main(int argc, char **argv)
+{
+    struct server_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    struct errbuf eb = {""};
+    int result = 1;
+    int r = parse_serve_args(argc, argv, &cfg, &cfg.check_only);
+    if (r != 0) {
+        result = r < 0 ? 0 : r;
+        goto out;
+    }
+    /* Signals are taken synchronously below, so block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    struct server *srv = server_start(&cfg, &eb);
+    if (!srv) {
+        fprintf(stderr, "fathom serve: %s\n", eb.msg);
+        goto out;
+    }
+    result = 0;
+    if (cfg.check_only) {
+        printf("configuration ok\n");
+        server_free(srv);
+        goto out;
+    }
+    char a[SOCK_ADDRSTRLEN];
+    if (srv->ws_fd >= 0 && sock_local_str(srv->ws_fd, a, sizeof(a)) == 0)
+        log_info("ndt7 listening on ws://%s (%d workers)", a, srv->nstarted);
+    if (srv->wss_fd >= 0 && sock_local_str(srv->wss_fd, a, sizeof(a)) == 0)
+        log_info("ndt7 listening on wss://%s (%d workers)", a, srv->nstarted);
+    log_info("archiving to %s/ndt7/", cfg.datadir);
+    bool stopping = false;
+    while (!stopping) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGINT) {
+            log_info("interrupted: stopping");
+            stopping = true;
+        } else if (sig == SIGTERM) {
+            if (atomic_load(&srv->lame_duck)) {
+                log_info("second SIGTERM: stopping");
+                stopping = true;
+            } else {
+                log_info("SIGTERM: lame duck (health 500); exiting once idle");
+                atomic_store(&srv->lame_duck, true);
+            }
+        } else if (atomic_load(&srv->lame_duck) && atomic_load(&srv->active_tests) == 0) {
+            log_info("lame duck and idle: stopping");
+            stopping = true;
+        }
+    }
+    server_free(srv);
+out:
+    for (int i = 0; i < cfg.nlabels; i++) {
+        free(cfg.labels[i].name);
+        free(cfg.labels[i].value);
+    }
     return result;
 }

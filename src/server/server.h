@@ -44,6 +44,9 @@ struct server_config {
         char *name, *value;
     } labels[16];
     int nlabels;
+    bool check_only;             /* server_start stops after loading and binding */
+    archive_done_cb on_archived; /* optional: called on the writer thread per record */
+    void *on_archived_udata;
 };
 
 /* One static file, loaded into memory at start-up. */
@@ -83,6 +86,10 @@ struct server {
     atomic_ullong connections_total;
     atomic_ullong http_errors;
     atomic_bool bbr_available;
+    uint8_t *payload_block; /* owned storage behind payload */
+    int ws_fd, wss_fd;      /* first listener of each kind, -1 when absent */
+    struct worker *workers;
+    int nstarted;
 };
 
 struct worker {
@@ -97,6 +104,18 @@ struct worker {
 };
 
 struct session;
+
+/*
+ * Start a server: TLS context, listeners, web files, archive writer, workers.
+ * cfg is copied (its strings must outlive the server). Returns NULL with eb
+ * explaining on failure. With cfg->check_only, stops after loading and binding.
+ * SIGINT/SIGTERM are blocked in the worker threads; the caller handles them.
+ */
+struct server *server_start(const struct server_config *cfg, struct errbuf *eb);
+/* Bound port of the ws (tls false) or wss listener; 0 when absent. */
+int server_port(const struct server *srv, bool tls);
+/* Stop the workers (archiving running tests), flush the archive, free everything. */
+void server_free(struct server *srv);
 
 /* Append the Prometheus text exposition of the server's counters to out. */
 void server_metrics_write(struct server *srv, struct buf *out);
