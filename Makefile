@@ -43,9 +43,12 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/webassets.o
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/webassets.o $(BUILD)/gen/docassets.o
 # The web page (web/, plus web/vendor/ from `make web`) is compiled into the binary.
 WEB_FILES := $(shell find web -type f -not -path '*/.*' 2>/dev/null)
+# docs/ is compiled in too: `fathom data publish` bundles the data format, schema and licence
+# fallback, and `fathom serve` renders the privacy policy template (src/core/docs.h).
+DOC_FILES := $(shell find docs -type f -not -path '*/.*' 2>/dev/null)
 MAIN_OBJ := $(BUILD)/src/main.o
 LIB := $(BUILD)/libfathom.a
 BIN := $(BUILD)/fathom
@@ -72,6 +75,13 @@ $(BUILD)/gen/webassets.c: $(WEB_FILES) tools/embed.sh
 	tools/embed.sh web > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/webassets.o: $(BUILD)/gen/webassets.c
+	$(CC) -std=c11 -O0 -c $< -o $@
+
+$(BUILD)/gen/docassets.c: $(DOC_FILES) tools/embed.sh
+	@mkdir -p $(@D)
+	tools/embed.sh docs fathom_docs > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/docassets.o: $(BUILD)/gen/docassets.c
 	$(CC) -std=c11 -O0 -c $< -o $@
 
 $(LIB): $(LIB_OBJS)

@@ -16,6 +16,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"serve", serve_main, "run the ndt7 measurement server"},
+    {"data", data_main, "open-data tools: list, show, export, publish, verify, erase, reindex"},
     {"version", version_main, "print the version"},
 };
 
