@@ -214,7 +214,7 @@ int sock_connect(const char *host, uint16_t port, int family, struct errbuf *eb)
     if (g != 0)
         return errbuf_set(eb, ERR_RESOLVE, "resolve %s: %s", host,
                           g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
-    int r = errbuf_set(eb, ERR_RESOLVE, "resolve %s: no usable address", host);
+    int r = ERR_RESOLVE;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         char name[SOCK_ADDRSTRLEN];
         sock_addr_format(ai->ai_addr, name, sizeof(name));
@@ -231,6 +231,8 @@ int sock_connect(const char *host, uint16_t port, int family, struct errbuf *eb)
         close(fd);
     }
     freeaddrinfo(res);
+    if (r == ERR_RESOLVE)
+        errbuf_set(eb, r, "resolve %s: no usable address", host);
     return r;
 }
 
