@@ -24,6 +24,15 @@ bool privacy_key_allowed(struct slice name)
     return false;
 }
 
+const char *privacy_allowed_key(size_t i)
+{
+    size_t nc = sizeof(client_keys) / sizeof(client_keys[0]);
+    if (i < nc)
+        return client_keys[i];
+    i -= nc;
+    return i < sizeof(protocol_keys) / sizeof(protocol_keys[0]) ? protocol_keys[i] : NULL;
+}
+
 static bool printable(struct slice v)
 {
     for (size_t i = 0; i < v.len; i++)

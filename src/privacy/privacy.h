@@ -33,6 +33,8 @@ enum privacy_verdict {
 enum privacy_verdict privacy_check_param(struct slice name, struct slice value, bool seen_before);
 /* True for the keys clients may send as metadata (not the protocol ones). */
 bool privacy_key_allowed(struct slice name);
+/* The i-th allowlisted key (client keys, then protocol keys); NULL past the end. */
+const char *privacy_allowed_key(size_t i);
 /* Short explanation of a verdict ("key not allowed", ...). */
 const char *privacy_verdict_str(enum privacy_verdict v);
 

@@ -9,6 +9,7 @@
  */
 #include "server/server.h"
 
+#include "archive/index.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/rand.h"
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- Options ------------------------------------------------------------ */
@@ -45,6 +47,10 @@ enum opt_id {
     OPT_LOG_LEVEL,
     OPT_RUNTIME,
     OPT_CHECK_CONFIG,
+    OPT_OPERATOR,
+    OPT_CONTACT,
+    OPT_PUBLICATION_DELAY,
+    OPT_RETENTION,
     OPT_HELP,
 };
 
@@ -82,6 +88,12 @@ static const struct opt_desc serve_opts[] = {
     {"log-level", 1, OPT_LOG_LEVEL, "LEVEL", "error, warn, info (default) or debug"},
     {"runtime", 1, OPT_RUNTIME, "SECONDS",
      "test length (default 10, the ndt7 value; shorter only for testing)"},
+    {"operator", 1, OPT_OPERATOR, "NAME", "operator named in the privacy policy (/privacy)"},
+    {"contact", 1, OPT_CONTACT, "ADDR", "contact for privacy questions and erasure requests"},
+    {"publication-delay", 1, OPT_PUBLICATION_DELAY, "DAYS",
+     "delay before results are published as open data, stated in /privacy (default 1)"},
+    {"retention", 1, OPT_RETENTION, "DAYS",
+     "how long raw records are kept, stated in /privacy (default: indefinitely)"},
     {"check-config", 0, OPT_CHECK_CONFIG, NULL, "validate options, bind and load, then exit"},
     {"help", 0, OPT_HELP, NULL, "show this help"},
 };
@@ -125,6 +137,7 @@ static int parse_serve_args(int argc, char **argv, struct server_config *cfg, bo
     if (cfg->workers < 1)
         cfg->workers = 1;
     cfg->runtime_ns = NDT7_RUNTIME_NS;
+    cfg->publication_delay_days = 1;
     cfg->max_runtime_ns = NDT7_MAX_RUNTIME_NS;
     optind = 1;
     opterr = 0;
@@ -214,6 +227,24 @@ static int parse_serve_args(int argc, char **argv, struct server_config *cfg, bo
                 return EXIT_USAGE;
             }
             cfg->runtime_ns = (uint64_t)v * NS_PER_SEC;
+            break;
+        case OPT_OPERATOR:
+            cfg->operator_name = optarg;
+            break;
+        case OPT_CONTACT:
+            cfg->contact = optarg;
+            break;
+        case OPT_PUBLICATION_DELAY:
+            if (parse_int(optarg, 0, 365, &cfg->publication_delay_days)) {
+                fprintf(stderr, "fathom serve: --publication-delay must be 0..365 days\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_RETENTION:
+            if (parse_int(optarg, 1, 1000000, &cfg->retention_days)) {
+                fprintf(stderr, "fathom serve: --retention must be a number of days >= 1\n");
+                return EXIT_USAGE;
+            }
             break;
         case OPT_CHECK_CONFIG:
             *check_only = true;
@@ -342,6 +373,16 @@ static void on_archived(const struct archive_record *r, int status, const char *
     /* Failures are logged, with their detail, by the writer itself. */
     if (status == 0)
         log_debug("test %s: archived as %s", r->uuid, path);
+    /* Keep the index current (fathom data reads it); a failure only delays the record's
+     * appearance until `fathom data reindex`. */
+    size_t dlen = strlen(srv->cfg.datadir);
+    struct stat st;
+    if (status == 0 && srv->index && strncmp(path, srv->cfg.datadir, dlen) == 0 &&
+        path[dlen] == '/' && stat(path, &st) == 0) {
+        struct errbuf ieb = {""};
+        if (archive_index_add_record(srv->index, r, path + dlen + 1, (int64_t)st.st_size, &ieb))
+            log_warn("test %s: not indexed: %s", r->uuid, ieb.msg);
+    }
     if (srv->cfg.on_archived)
         srv->cfg.on_archived(r, status, path, srv->cfg.on_archived_udata);
 }
@@ -365,6 +406,9 @@ void server_free(struct server *srv)
     }
     if (srv->writer)
         archive_writer_stop(srv->writer);
+    archive_index_close(srv->index); /* after the writer: its callback uses the index */
+    buf_free(&srv->privacy_html);
+    buf_free(&srv->privacy_json);
     if (srv->ws_fd >= 0)
         close(srv->ws_fd);
     if (srv->wss_fd >= 0)
@@ -417,6 +461,19 @@ struct server *server_start(const struct server_config *cfg_in, struct errbuf *e
         goto fail;
     }
     archive_cleanup_tmp(cfg->datadir);
+    /* No record is queued before the workers start, so the writer thread sees the index set. */
+    srv->index = archive_index_open(cfg->datadir, true, &leb);
+    if (!srv->index)
+        log_warn("archive index unavailable (records are still written): %s", leb.msg);
+    struct privacy_policy_config pc = {cfg->operator_name,          cfg->contact,
+                                       cfg->publication_delay_days, cfg->retention_days,
+                                       cfg->ip_precision,           cfg->strict_metadata};
+    buf_init(&srv->privacy_html, 1u << 20);
+    buf_init(&srv->privacy_json, 1u << 20);
+    if (privacy_policy_render(&pc, &srv->privacy_html, &srv->privacy_json, &leb) != 0) {
+        errbuf_set(eb, ERR_CONFIG, "privacy policy: %s", leb.msg);
+        goto fail;
+    }
     if (cfg->check_only)
         return srv;
     srv->payload_block = xmalloc(NDT7_MAX_SEND_MESSAGE);

@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "net/conn.h"
 #include "net/loop.h"
+#include "privacy/policy.h"
 #include "privacy/privacy.h"
 
 #include <pthread.h>
@@ -44,6 +45,10 @@ struct server_config {
         char *name, *value;
     } labels[16];
     int nlabels;
+    /* Privacy policy (/privacy, /privacy.json): operator, contact, delays (issue 6). */
+    const char *operator_name, *contact;
+    int publication_delay_days;  /* default 1 */
+    int retention_days;          /* default POLICY_RETENTION_INDEFINITE */
     bool check_only;             /* server_start stops after loading and binding */
     archive_done_cb on_archived; /* optional: called on the writer thread per record */
     void *on_archived_udata;
@@ -90,6 +95,9 @@ struct server {
     int ws_fd, wss_fd;      /* first listener of each kind, -1 when absent */
     struct worker *workers;
     int nstarted;
+    struct archive_index
+        *index; /* <datadir>/index.sqlite, used by the writer thread; may be NULL */
+    struct buf privacy_html, privacy_json; /* rendered at start-up, read-only after */
 };
 
 struct worker {

@@ -553,6 +553,12 @@ static void handle_request(struct session *s, const struct h1_request *req)
             respond_text(s, 500, "lame duck");
         else
             respond_text(s, 200, "ok");
+    } else if (slice_eq(req->path, "/privacy") || slice_eq(req->path, "/privacy.json")) {
+        /* Rendered at start-up (privacy/policy.h): a request only copies bytes. */
+        bool json = slice_eq(req->path, "/privacy.json");
+        const struct buf *b = json ? &srv->privacy_json : &srv->privacy_html;
+        respond(s, 200, json ? "application/json" : "text/html; charset=utf-8", NULL,
+                head ? "" : (const char *)buf_head(b), head ? 0 : b->len);
     } else if (slice_eq(req->path, "/metrics")) {
         struct buf body;
         buf_init(&body, 64 * 1024);
