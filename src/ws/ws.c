@@ -354,10 +354,12 @@ static int take_payload(struct ws_reader *r, const uint8_t *in, size_t avail, st
         }
         r->_frame_off += avail;
         if (msg_end) {
-            if (!ws_utf8_valid(buf_head(&r->_text), r->_text.len))
+            /* An empty first message has no storage yet: NULL + 0 is UB. */
+            const uint8_t *text = r->_text.data ? buf_head(&r->_text) : (const uint8_t *)"";
+            if (!ws_utf8_valid(text, r->_text.len))
                 return reader_fail(r, ERR_UTF8, WS_CLOSE_INVALID_DATA, "text is not UTF-8");
             ev->type = WS_EV_TEXT;
-            ev->payload = slice_make((const char *)buf_head(&r->_text), r->_text.len);
+            ev->payload = slice_make((const char *)text, r->_text.len);
             ev->message_end = true;
         }
     }

@@ -92,8 +92,7 @@ int ws_check_upgrade(const struct h1_request *req, const char *subprotocol, stru
         *reason = "missing or invalid Sec-WebSocket-Key";
         return 400;
     }
-    if (subprotocol ? !single_value_is(h, n, "Sec-WebSocket-Protocol", subprotocol)
-                    : h1_count_header(req, "Sec-WebSocket-Protocol") != 0) {
+    if (subprotocol && !single_value_is(h, n, "Sec-WebSocket-Protocol", subprotocol)) {
         *reason = "Sec-WebSocket-Protocol missing or not the expected subprotocol";
         return 400;
     }

@@ -605,6 +605,19 @@ TEST(reader_close_variants)
     buf_free(&b);
 }
 
+TEST(reader_empty_first_text)
+{
+    /* The very first message is empty text: the text buffer has no storage yet. */
+    struct reader_cfg cfg = {true, 1 << 24, 1 << 16};
+    struct buf b;
+    buf_init(&b, 1024);
+    frame(&b, 0x81, "", 0, true);
+    frame(&b, 0x01, "", 0, true);
+    frame(&b, 0x80, "", 0, true);
+    check_every_split(&cfg, &b, "T()T()");
+    buf_free(&b);
+}
+
 struct bad_stream {
     const char *name;
     bool masked; /* reader expects masked frames */
