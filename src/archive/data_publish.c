@@ -791,6 +791,12 @@ int data_verify_main(int argc, char **argv)
             pax_path((const char *)buf_head(&data), data.len, pax, sizeof(pax));
             continue;
         }
+        if (type == 'L') { /* GNU long name (tar -c of GNU tar makes these) */
+            snprintf(pax, sizeof(pax), "%.*s",
+                     (int)strnlen((const char *)buf_head(&data), data.len),
+                     (const char *)buf_head(&data));
+            continue;
+        }
         if (type == 'g' || type == '5')
             continue;
         if (type != '0' && type != '\0') {
