@@ -16,6 +16,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"serve", serve_main, "run the ndt7 measurement server"},
+    {"test", test_main, "run an ndt7 speed test (download and upload)"},
     {"version", version_main, "print the version"},
 };
 

@@ -8,6 +8,7 @@
 #define EXIT_USAGE 64
 
 int serve_main(int argc, char **argv);
+int test_main(int argc, char **argv);
 int version_main(int argc, char **argv);
 
 #endif

@@ -283,7 +283,11 @@ struct client_output {
 };
 
 void output_init(struct client_output *o, int format, bool quiet, bool tty, FILE *out, FILE *err);
-/* Render one event (a client_event_cb; udata is the struct client_output). */
+/*
+ * Render one event (a client_event_cb; udata is the struct client_output).
+ * ERROR events only become JSON lines: the plain-words message for stderr is
+ * the caller's, through output_error, so it is printed once in either format.
+ */
 void output_event(const struct client_event *ev, void *udata);
 /* Print the summary (last line of JSON output; always printed, also on failure). */
 void output_summary(struct client_output *o, const struct client_summary *s);

@@ -175,10 +175,7 @@ static void human_progress(struct client_output *o, const struct client_event *e
 static void human_event(struct client_output *o, const struct client_event *ev)
 {
     if (ev->type == CLIENT_EV_ERROR) {
-        end_progress(o);
-        fprintf(o->err, "fathom test: %s could not start: %s\n", dir_name(ev->dir),
-                ev->failure ? ev->failure : "unknown error");
-        fflush(o->err);
+        end_progress(o); /* the caller says it in plain words through output_error */
         return;
     }
     if (o->quiet)
@@ -216,11 +213,6 @@ void output_event(const struct client_event *ev, void *udata)
         if (s) {
             print_line(o, s);
             free(s);
-        }
-        if (ev->type == CLIENT_EV_ERROR) {
-            /* A plain-words copy for people reading the terminal. */
-            fprintf(o->err, "fathom test: %s could not start: %s\n", dir_name(ev->dir),
-                    ev->failure ? ev->failure : "unknown error");
         }
         return;
     }
