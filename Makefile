@@ -43,7 +43,9 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/webassets.o
+# The web page (web/, plus web/vendor/ from `make web`) is compiled into the binary.
+WEB_FILES := $(shell find web -type f -not -path '*/.*' 2>/dev/null)
 MAIN_OBJ := $(BUILD)/src/main.o
 LIB := $(BUILD)/libfathom.a
 BIN := $(BUILD)/fathom
@@ -64,6 +66,13 @@ all: $(BIN)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/webassets.c: $(WEB_FILES) tools/embed.sh
+	@mkdir -p $(@D)
+	tools/embed.sh web > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/webassets.o: $(BUILD)/gen/webassets.c
+	$(CC) -std=c11 -O0 -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)

@@ -17,13 +17,13 @@
 #define NDT7_PATH_DOWNLOAD "/ndt/v7/download"
 #define NDT7_PATH_UPLOAD "/ndt/v7/upload"
 
-#define NDT7_MIN_MESSAGE (1u << 13)     /* first binary message: 8 KiB */
+#define NDT7_MIN_MESSAGE (1u << 13)      /* first binary message: 8 KiB */
 #define NDT7_MAX_SEND_MESSAGE (1u << 20) /* largest message we send: 1 MiB */
 #define NDT7_MAX_RECV_MESSAGE (1u << 24) /* largest message we accept: 16 MiB */
 #define NDT7_MAX_TEXT (1u << 16)         /* largest text (measurement) message we accept */
 #define NDT7_SCALING_FRACTION 16
 
-#define NDT7_RUNTIME_NS (10ULL * 1000000000ULL)   /* measurer runs 10 s */
+#define NDT7_RUNTIME_NS (10ULL * 1000000000ULL)     /* measurer runs 10 s */
 #define NDT7_MAX_RUNTIME_NS (15ULL * 1000000000ULL) /* hard cap 15 s */
 #define NDT7_HANDSHAKE_NS (10ULL * 1000000000ULL)   /* server: TCP accept to upgrade */
 #define NDT7_CLIENT_HANDSHAKE_NS (7ULL * 1000000000ULL)

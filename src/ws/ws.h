@@ -144,8 +144,8 @@ struct ws_reader {
     int _state;
     uint8_t _hdr[WS_MAX_HEADER];
     size_t _hdr_len;
-    uint8_t _op;        /* opcode of the current frame */
-    uint8_t _msg_op;    /* opcode of the message in progress (text/binary), 0 if none */
+    uint8_t _op;     /* opcode of the current frame */
+    uint8_t _msg_op; /* opcode of the message in progress (text/binary), 0 if none */
     bool _fin;
     bool _masked;
     uint8_t _mask[4];
@@ -158,8 +158,7 @@ struct ws_reader {
 };
 
 /* Initialise; max_text caps text messages (<= max_message). Allocates lazily. */
-void ws_reader_init(struct ws_reader *r, bool expect_masked, uint64_t max_message,
-                    size_t max_text);
+void ws_reader_init(struct ws_reader *r, bool expect_masked, uint64_t max_message, size_t max_text);
 /* Free the reader's storage. */
 void ws_reader_free(struct ws_reader *r);
 
