@@ -268,8 +268,10 @@ void output_summary(struct client_output *o, const struct client_summary *s)
     const struct dir_summary *lat = s->download.present && s->download.has_latency ? &s->download
                                     : s->upload.has_latency                        ? &s->upload
                                                                                    : NULL;
-    if (lat)
-        fprintf(f, "  %-15s %9.1f ms      (minimum RTT)\n", "Latency:", lat->latency_ms);
+    if (lat) /* loopback and LAN RTTs are far below a millisecond: keep their digits */
+        fprintf(f, lat->latency_ms < 1.0 ? "  %-15s %9.3f ms      (minimum RTT)\n"
+                                         : "  %-15s %9.1f ms      (minimum RTT)\n",
+                "Latency:", lat->latency_ms);
     if (s->download.present && s->download.has_retrans)
         fprintf(f, "  %-15s %9.2f %%       (download)\n", "Retransmission:", s->download.retrans_pct);
     if (s->download.present && s->download.has_steady)
