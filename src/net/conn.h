@@ -54,11 +54,12 @@ struct conn *conn_tls_new(struct tls_ctx *ctx, int fd, bool server, const char *
 
 /*
  * Drive the TLS handshake (no-op 0 for plain). 0 when done, ERR_AGAIN (see
- * conn_wants), or ERR_TLS with the reason in conn_error().
+ * conn_wants), ERR_TLS with the reason in conn_error(), or ERR_EOF / -errno
+ * when the peer closes or resets the connection mid-handshake.
  */
 int conn_handshake(struct conn *c);
 /*
- * Read up to n bytes. Returns bytes read (> 0), ERR_EOF on orderly end,
+ * Read up to n (> 0) bytes. Returns bytes read (> 0), ERR_EOF on orderly end,
  * ERR_AGAIN, -errno, or ERR_TLS.
  */
 ssize_t conn_read(struct conn *c, void *buf, size_t n);
@@ -85,5 +86,7 @@ const char *conn_error(const struct conn *c);
 /* Negotiated protocol and cipher ("TLSv1.3", "TLS_AES_128_GCM_SHA256"); "" for plain. */
 const char *conn_tls_version(const struct conn *c);
 const char *conn_tls_cipher(const struct conn *c);
+/* ALPN protocol agreed in the handshake ("http/1.1"); "" for plain or when none was agreed. */
+const char *conn_tls_alpn(const struct conn *c);
 
 #endif

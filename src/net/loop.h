@@ -19,7 +19,10 @@ struct loop;
 #define LOOP_WRITE 0x2u
 #define LOOP_ERROR 0x4u /* EPOLLERR or EPOLLHUP; always reported */
 
-/* fd readiness; events is a LOOP_* mask. May add/remove fds and timers, stop the loop. */
+/*
+ * fd readiness; events is a LOOP_* mask, delivered in one call per fd per iteration (handle
+ * LOOP_READ before LOOP_WRITE). May add/remove fds and timers, stop the loop.
+ */
 typedef void (*loop_io_cb)(struct loop *loop, int fd, unsigned events, void *udata);
 
 struct loop_timer;
@@ -31,6 +34,7 @@ struct loop_timer {
     loop_timer_cb cb;
     void *udata;
     size_t _heap_index; /* 0 = not armed; else 1-based heap slot */
+    uint64_t _seq;      /* arming order: ties fire first-armed first */
 };
 
 typedef void (*loop_defer_cb)(void *udata);
@@ -52,7 +56,10 @@ int loop_mod_fd(struct loop *loop, int fd, unsigned events);
 int loop_del_fd(struct loop *loop, int fd);
 
 void loop_timer_init(struct loop_timer *t, loop_timer_cb cb, void *udata);
-/* Arm (or re-arm) t to fire once, delay_ns after loop_now(). */
+/*
+ * Arm (or re-arm) t to fire once, delay_ns after loop_now(). A timer armed from a timer
+ * callback never fires in the same iteration, even with delay 0.
+ */
 void loop_timer_start(struct loop *loop, struct loop_timer *t, uint64_t delay_ns);
 /* Disarm t if armed. Safe to call on an unarmed timer and from any callback. */
 void loop_timer_stop(struct loop *loop, struct loop_timer *t);
