@@ -79,8 +79,7 @@ static const struct client_option options[] = {
      "skip the download subtest"},
     {"upload", 0, OPT_TRUE, OFF(upload), NULL, NULL, 0, 0, NULL, 0,
      "run the upload subtest (default)"},
-    {"no-upload", 0, OPT_FALSE, OFF(upload), NULL, NULL, 0, 0, NULL, 0,
-     "skip the upload subtest"},
+    {"no-upload", 0, OPT_FALSE, OFF(upload), NULL, NULL, 0, 0, NULL, 0, "skip the upload subtest"},
     {"client-name", 0, OPT_STRING, OFF(client_name), "NAME", CLIENT_DEFAULT_NAME, 1, 63, NULL, 0,
      "client_name sent to the server and in the User-Agent"},
     {"help", 'h', OPT_HELP, 0, NULL, NULL, 0, 0, NULL, 0, "show this help and exit"},
@@ -163,7 +162,8 @@ static int apply_option(struct client_config *cfg, const struct client_option *o
                           o->metavar, arg);
     case OPT_SECONDS:
         if (parse_seconds(arg, o->min, o->max, (long *)field(cfg, o)) != 0)
-            return errbuf_set(eb, ERR_CONFIG, "%s must be a whole number of seconds from %ld to %ld, not '%s'",
+            return errbuf_set(eb, ERR_CONFIG,
+                              "%s must be a whole number of seconds from %ld to %ld, not '%s'",
                               opt_display(o, nm, 32), o->min, o->max, arg);
         return 0;
     case OPT_HELP:
@@ -232,13 +232,11 @@ static int validate(struct client_config *cfg, const bool *seen, struct errbuf *
         bool is_down = strcmp(u.path, NDT7_PATH_DOWNLOAD) == 0;
         bool is_up = strcmp(u.path, NDT7_PATH_UPLOAD) == 0;
         if (!is_down && !is_up)
-            return errbuf_set(eb, ERR_CONFIG,
-                              "--service-url path must be %s or %s, not '%s'",
+            return errbuf_set(eb, ERR_CONFIG, "--service-url path must be %s or %s, not '%s'",
                               NDT7_PATH_DOWNLOAD, NDT7_PATH_UPLOAD, u.path);
         /* The URL names exactly one subtest; asking for the other one is a contradiction. */
         if ((is_down && seen[iup] && cfg->upload) || (is_up && seen[idown] && cfg->download))
-            return errbuf_set(eb, ERR_CONFIG,
-                              "--service-url names only the %s subtest; drop --%s",
+            return errbuf_set(eb, ERR_CONFIG, "--service-url names only the %s subtest; drop --%s",
                               is_down ? "download" : "upload", is_down ? "upload" : "download");
         if ((is_down && !cfg->download) || (is_up && !cfg->upload))
             return errbuf_set(eb, ERR_CONFIG,
@@ -252,7 +250,8 @@ static int validate(struct client_config *cfg, const bool *seen, struct errbuf *
 
     if (strncmp(cfg->locate_url, "https://", 8) != 0 &&
         strncmp(cfg->locate_url, "http://", 7) != 0 && strncmp(cfg->locate_url, "file://", 7) != 0)
-        return errbuf_set(eb, ERR_CONFIG, "--locate-url must be an http, https or file URL, not '%s'",
+        return errbuf_set(eb, ERR_CONFIG,
+                          "--locate-url must be an http, https or file URL, not '%s'",
                           cfg->locate_url);
     if (!printable_name(cfg->client_name))
         return errbuf_set(eb, ERR_CONFIG,
@@ -280,8 +279,7 @@ int client_parse_args(int argc, char **argv, struct client_config *cfg, struct e
                           : no_argument;
         if (o->name)
             longopts[nlong++] = (struct option){o->name, has_arg, NULL,
-                                                o->short_name ? o->short_name
-                                                              : LONG_BASE + (int)i};
+                                                o->short_name ? o->short_name : LONG_BASE + (int)i};
         if (o->short_name) {
             shortopts[ns++] = (char)o->short_name;
             if (has_arg == required_argument)
@@ -343,10 +341,11 @@ void client_usage(FILE *f)
             fprintf(f, " (default: %s)", o->defval);
         fputc('\n', f);
     }
-    fprintf(f, "\nexit status:\n"
-               "  0   every requested subtest ran (an abrupt end after the start is not a failure)\n"
-               "  1   one requested subtest could not start (locate, connect, TLS or handshake)\n"
-               "  2   both subtests could not start\n"
-               "  64  usage error\n"
-               "\nSee docs/fathom-test.md for the output formats.\n");
+    fprintf(f,
+            "\nexit status:\n"
+            "  0   every requested subtest ran (an abrupt end after the start is not a failure)\n"
+            "  1   one requested subtest could not start (locate, connect, TLS or handshake)\n"
+            "  2   both subtests could not start\n"
+            "  64  usage error\n"
+            "\nSee docs/fathom-test.md for the output formats.\n");
 }

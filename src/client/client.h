@@ -99,7 +99,7 @@ struct client_url {
     char host[256]; /* without brackets */
     uint16_t port;  /* explicit or the scheme's default */
     bool port_explicit;
-    char path[512];                /* starts with '/' */
+    char path[512];                 /* starts with '/' */
     char query[CLIENT_MAX_URL / 2]; /* without '?', still encoded; may be empty */
 };
 
@@ -124,8 +124,7 @@ int client_url_format(const struct client_url *u, char *out, size_t n);
  * "<scheme>://<server>/ndt/v7/<dir>" for --server (a bare IPv6 address gets
  * brackets). 0 or ERR_TOOBIG.
  */
-int client_server_url(const char *server, int scheme, enum ndt7_direction dir, char *out,
-                      size_t n);
+int client_server_url(const char *server, int scheme, enum ndt7_direction dir, char *out, size_t n);
 /* Append s percent-encoded (RFC 3986 unreserved kept) to out (size n). 0 or ERR_TOOBIG. */
 int client_pct_encode(const char *s, char *out, size_t n);
 
@@ -214,7 +213,8 @@ struct subtest_result {
     bool has_steady;
     double steady_mbps; /* Fathom's steady-state estimate, when the server sent one */
     char sock_client_ip[64], sock_server_ip[64]; /* from the socket, fallback for ConnectionInfo */
-    char end_reason[128]; /* how it ended, for diagnostics */
+    char end_reason[128]; /* how it ended ("server closed" when normal), for diagnostics */
+    unsigned malformed;   /* server text messages that were not valid measurements */
 };
 
 struct session_params {
@@ -243,7 +243,8 @@ struct dir_summary {
     bool present; /* false: subtest not run or failed to start (JSON null) */
     char uuid[128];
     double throughput_mbps;
-    const char *throughput_source; /* "client-appinfo", "server-appinfo", "server-tcpinfo", "none" */
+    const char
+        *throughput_source; /* "client-appinfo", "server-appinfo", "server-tcpinfo", "none" */
     double latency_ms;
     bool has_latency;
     double retrans_pct; /* download only */

@@ -73,8 +73,8 @@ static int locate_error_object(json_t *err, long http_status, struct errbuf *eb)
 static int parse_target(json_t *item, size_t idx, struct locate_target *t, struct errbuf *eb)
 {
     if (!json_is_object(item))
-        return errbuf_set(eb, ERR_PROTO, "locate: malformed response: results[%zu] is not an object",
-                          idx);
+        return errbuf_set(eb, ERR_PROTO,
+                          "locate: malformed response: results[%zu] is not an object", idx);
     const char *names[] = {"machine", "hostname"};
     char **dst[] = {&t->machine, &t->hostname};
     for (int i = 0; i < 2; i++) {
@@ -87,19 +87,20 @@ static int parse_target(json_t *item, size_t idx, struct locate_target *t, struc
     }
     json_t *urls = json_object_get(item, "urls");
     if (!json_is_object(urls))
-        return errbuf_set(eb, ERR_PROTO,
-                          "locate: malformed response: results[%zu].urls is missing or not an object",
-                          idx);
+        return errbuf_set(
+            eb, ERR_PROTO,
+            "locate: malformed response: results[%zu].urls is missing or not an object", idx);
     const char *key;
     json_t *val;
-    json_object_foreach(urls, key, val) {
+    json_object_foreach(urls, key, val)
+    {
         int scheme, dir;
         if (!url_key(key, &scheme, &dir))
             continue; /* another service's URL: not ours to judge */
         if (!json_is_string(val))
-            return errbuf_set(eb, ERR_PROTO,
-                              "locate: malformed response: results[%zu].urls[\"%s\"] is not a string",
-                              idx, key);
+            return errbuf_set(
+                eb, ERR_PROTO,
+                "locate: malformed response: results[%zu].urls[\"%s\"] is not a string", idx, key);
         free(t->urls[scheme][dir]);
         t->urls[scheme][dir] = xstrdup(json_string_value(val));
     }
@@ -133,7 +134,8 @@ int locate_parse(const char *body, size_t len, long http_status, struct locate_r
         goto out;
     }
     json_t *results = json_object_get(root, "results");
-    if (!results || json_is_null(results) || (json_is_array(results) && json_array_size(results) == 0)) {
+    if (!results || json_is_null(results) ||
+        (json_is_array(results) && json_array_size(results) == 0)) {
         rc = errbuf_set(eb, ERR_NOTFOUND, "locate: no available servers");
         goto out;
     }
@@ -143,7 +145,8 @@ int locate_parse(const char *body, size_t len, long http_status, struct locate_r
     }
     size_t i;
     json_t *item;
-    json_array_foreach(results, i, item) {
+    json_array_foreach(results, i, item)
+    {
         if (out->ntargets == LOCATE_MAX_RESULTS)
             break;
         rc = parse_target(item, i, &out->targets[out->ntargets++], eb);

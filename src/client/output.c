@@ -241,7 +241,7 @@ static void human_dir(struct client_output *o, const char *label, const struct d
     const char *src = strcmp(d->throughput_source, "server-appinfo") == 0   ? "server app bytes"
                       : strcmp(d->throughput_source, "server-tcpinfo") == 0 ? "server TCP bytes"
                       : strcmp(d->throughput_source, "client-appinfo") == 0 ? "client app bytes"
-                                                                           : "no data";
+                                                                            : "no data";
     fprintf(f, "  %-15s %9.1f Mbit/s  (%s)\n", label, d->throughput_mbps, src);
 }
 
@@ -269,11 +269,13 @@ void output_summary(struct client_output *o, const struct client_summary *s)
                                     : s->upload.has_latency                        ? &s->upload
                                                                                    : NULL;
     if (lat) /* loopback and LAN RTTs are far below a millisecond: keep their digits */
-        fprintf(f, lat->latency_ms < 1.0 ? "  %-15s %9.3f ms      (minimum RTT)\n"
-                                         : "  %-15s %9.1f ms      (minimum RTT)\n",
+        fprintf(f,
+                lat->latency_ms < 1.0 ? "  %-15s %9.3f ms      (minimum RTT)\n"
+                                      : "  %-15s %9.1f ms      (minimum RTT)\n",
                 "Latency:", lat->latency_ms);
     if (s->download.present && s->download.has_retrans)
-        fprintf(f, "  %-15s %9.2f %%       (download)\n", "Retransmission:", s->download.retrans_pct);
+        fprintf(f, "  %-15s %9.2f %%       (download)\n",
+                "Retransmission:", s->download.retrans_pct);
     if (s->download.present && s->download.has_steady)
         fprintf(f, "  %-15s %9.1f Mbit/s  (download steady state)\n", "", s->download.steady_mbps);
     if (s->upload.present && s->upload.has_steady)

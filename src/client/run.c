@@ -72,6 +72,26 @@ static int attempt(struct run *r, enum ndt7_direction dir, const char *url, stru
     return session_run(&p, &r->res[dir], eb);
 }
 
+/*
+ * What a user should know about a subtest that ran but not quite normally. These never change
+ * the exit status: ndt7 tolerates abrupt ends once a subtest started (spec §1.8).
+ */
+static void subtest_notes(struct run *r, enum ndt7_direction dir)
+{
+    const struct subtest_result *res = &r->res[dir];
+    if (r->cfg->quiet)
+        return;
+    if (res->end_reason[0] && strcmp(res->end_reason, "server closed") != 0)
+        output_error(&r->out, "note: %s ended early or uncleanly: %s", dir_name(dir),
+                     res->end_reason);
+    if (res->malformed)
+        output_error(&r->out, "note: %s: ignored %u malformed measurement(s) from the server",
+                     dir_name(dir), res->malformed);
+    if (!res->has_server)
+        output_error(&r->out, "note: %s: the server sent no measurements (no latency or UUID)",
+                     dir_name(dir));
+}
+
 /* Run one subtest, trying the candidates in order. true when it started. */
 static bool run_subtest(struct run *r, enum ndt7_direction dir)
 {
@@ -95,8 +115,9 @@ static bool run_subtest(struct run *r, enum ndt7_direction dir)
         if (i + 1 < r->ncand[dir])
             output_error(&r->out, "%s: %s; trying the next server", dir_name(dir), eb.msg);
         else if (r->ncand[dir] > 1)
-            errbuf_set(&eb, ERR_NOTFOUND, "no targets available: all %zu servers failed (last: %.180s)",
-                       r->ncand[dir], eb.msg);
+            errbuf_set(&eb, ERR_NOTFOUND,
+                       "no targets available: all %zu servers failed (last: %.180s)", r->ncand[dir],
+                       eb.msg);
     }
     if (!started) {
         memset(&r->res[dir], 0, sizeof(r->res[dir]));
@@ -106,6 +127,7 @@ static bool run_subtest(struct run *r, enum ndt7_direction dir)
         return false;
     }
     emit(r, CLIENT_EV_COMPLETE, dir, NULL);
+    subtest_notes(r, dir);
     return true;
 }
 

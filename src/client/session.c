@@ -25,7 +25,6 @@
 #include "client/client.h"
 #include "core/buf.h"
 #include "core/clock.h"
-#include "core/log.h"
 #include "core/rand.h"
 #include "core/xalloc.h"
 #include "http/h1.h"
@@ -54,7 +53,7 @@ struct session {
     struct subtest_result *res;
     struct conn *c;
     struct ws_reader rd;
-    bool rd_dead; /* reader failed: stop feeding it */
+    bool rd_dead;   /* reader failed: stop feeding it */
     struct buf ctl; /* masked text/control frames waiting for a frame boundary */
     uint8_t *rx;
     uint64_t t0, hard_end, next_app, close_deadline;
@@ -184,7 +183,7 @@ static int handshake(struct session *s, struct buf *leftover, struct errbuf *eb)
     if (r != 0)
         return errbuf_set(eb, r == ERR_TIMEOUT ? ERR_TIMEOUT : ERR_TLS,
                           "TLS handshake with %s failed: %s", hostport,
-                          r == ERR_TIMEOUT ? "timed out"
+                          r == ERR_TIMEOUT      ? "timed out"
                           : conn_error(s->c)[0] ? conn_error(s->c)
                                                 : err_str(r));
 
@@ -213,9 +212,8 @@ static int handshake(struct session *s, struct buf *leftover, struct errbuf *eb)
                 if (resp.status != 101) {
                     char rs[64];
                     slice_to_cstr(resp.reason, rs, sizeof(rs));
-                    return errbuf_set(eb, ERR_HTTP,
-                                      "%s refused the WebSocket upgrade: HTTP %d %s", hostport,
-                                      resp.status, rs);
+                    return errbuf_set(eb, ERR_HTTP, "%s refused the WebSocket upgrade: HTTP %d %s",
+                                      hostport, resp.status, rs);
                 }
                 if (ws_check_accept(&resp, key, NDT7_SUBPROTOCOL, &reason) != 0)
                     return errbuf_set(eb, ERR_PROTO, "bad WebSocket upgrade response from %s: %s",
@@ -334,8 +332,7 @@ static void on_text(struct session *s, struct slice payload, uint64_t now)
 {
     struct ndt7_sample smp;
     if (ndt7_sample_parse(payload.ptr, payload.len, &smp, NULL) != 0) {
-        log_debug("%s: ignoring a malformed measurement from the server",
-                  s->p->dir == NDT7_UPLOAD ? "upload" : "download");
+        s->res->malformed++; /* reported once at the end by the caller */
         return;
     }
     subtest_merge_sample(s->res, &smp);
@@ -402,9 +399,11 @@ static void pump_read(struct session *s)
             s->eof = true;
             final_sample(s, now);
             if (n == ERR_EOF)
-                set_end(s, s->close_received ? "server closed" : "connection closed without a Close");
+                set_end(s,
+                        s->close_received ? "server closed" : "connection closed without a Close");
             else
-                set_end(s, n == ERR_TLS && conn_error(s->c)[0] ? conn_error(s->c) : err_str((int)n));
+                set_end(s,
+                        n == ERR_TLS && conn_error(s->c)[0] ? conn_error(s->c) : err_str((int)n));
             return;
         }
         size_t off = 0;
@@ -459,8 +458,8 @@ static int pump_write(struct session *s)
             if (s->frame_off < s->hdr_len)
                 iov[iovcnt++] = (struct iovec){s->hdr + s->frame_off, s->hdr_len - s->frame_off};
             size_t poff = s->frame_off > s->hdr_len ? s->frame_off - s->hdr_len : 0;
-            iov[iovcnt++] = (struct iovec){(void *)(uintptr_t)(s->payload + poff),
-                                           s->payload_len - poff};
+            iov[iovcnt++] =
+                (struct iovec){(void *)(uintptr_t)(s->payload + poff), s->payload_len - poff};
         } else if (s->ctl.len > 0) {
             iov[iovcnt++] = (struct iovec){buf_head(&s->ctl), s->ctl.len};
         } else if (s->p->dir == NDT7_UPLOAD && !s->stop_sending && !s->close_sent) {
@@ -507,7 +506,9 @@ static void run_test(struct session *s)
         uint64_t now = clock_now();
         if (now >= s->hard_end) {
             final_sample(s, now);
-            set_end(s, now >= s->p->deadline_ns ? "run timeout" : "hard time limit");
+            set_end(s, now >= s->p->deadline_ns
+                           ? "stopped by --timeout"
+                           : "stopped at the 15 s limit (the server did not close)");
             break;
         }
         if (s->close_sent && now >= s->close_deadline) {
@@ -550,8 +551,7 @@ static void run_test(struct session *s)
         if (upload && !s->stop_sending)
             wake = min_u64(wake, stop_at);
         int timeout = 0;
-        bool busy = (!s->rd_blocked) || (write_pending(s) && !s->wr_blocked) ||
-                    conn_pending(s->c);
+        bool busy = (!s->rd_blocked) || (write_pending(s) && !s->wr_blocked) || conn_pending(s->c);
         if (!busy && wake > now)
             timeout = (int)((wake - now + NS_PER_MS - 1) / NS_PER_MS);
         struct pollfd pfd = {.fd = conn_fd(s->c), .events = events};

@@ -28,10 +28,13 @@ const char *client_arch_name(const char *machine)
     static const struct {
         const char *uname, *goarch;
     } map[] = {
-        {"x86_64", "amd64"}, {"amd64", "amd64"}, {"aarch64", "arm64"}, {"arm64", "arm64"},
-        {"i386", "386"},     {"i486", "386"},    {"i586", "386"},      {"i686", "386"},
-        {"ppc64le", "ppc64le"}, {"ppc64", "ppc64"}, {"s390x", "s390x"}, {"riscv64", "riscv64"},
-        {"mips64", "mips64"}, {"loongarch64", "loong64"},
+        {"x86_64", "amd64"},    {"amd64", "amd64"},
+        {"aarch64", "arm64"},   {"arm64", "arm64"},
+        {"i386", "386"},        {"i486", "386"},
+        {"i586", "386"},        {"i686", "386"},
+        {"ppc64le", "ppc64le"}, {"ppc64", "ppc64"},
+        {"s390x", "s390x"},     {"riscv64", "riscv64"},
+        {"mips64", "mips64"},   {"loongarch64", "loong64"},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(machine, map[i].uname) == 0)
@@ -179,9 +182,9 @@ int client_url_parse(const char *s, struct client_url *u, struct errbuf *eb)
 
 static bool is_meta_key(const char *key, size_t len)
 {
-    static const char *const keys[] = {"client_name",           "client_version",
-                                       "client_library_name",   "client_library_version",
-                                       "client_os",             "client_arch"};
+    static const char *const keys[] = {"client_name",         "client_version",
+                                       "client_library_name", "client_library_version",
+                                       "client_os",           "client_arch"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (strlen(keys[i]) == len && memcmp(keys[i], key, len) == 0)
             return true;
@@ -270,8 +273,7 @@ int client_url_format(const struct client_url *u, char *out, size_t n)
     return (w < 0 || (size_t)w >= n) ? ERR_TOOBIG : 0;
 }
 
-int client_server_url(const char *server, int scheme, enum ndt7_direction dir, char *out,
-                      size_t n)
+int client_server_url(const char *server, int scheme, enum ndt7_direction dir, char *out, size_t n)
 {
     const char *sch = scheme == CLIENT_SCHEME_WS ? "ws" : "wss";
     const char *path = dir == NDT7_UPLOAD ? NDT7_PATH_UPLOAD : NDT7_PATH_DOWNLOAD;

@@ -42,9 +42,9 @@ TEST(all_options)
     struct client_config cfg;
     struct errbuf eb = {""};
     ASSERT_EQ_INT(PARSE(&cfg, &eb, "--server", "example.net:8080", "--scheme", "ws", "--no-verify",
-                        "--ca-file", "/dev/null", "--format", "json", "--quiet", "-4",
-                        "--timeout", "30", "--no-upload", "--client-name", "my-app",
-                        "--locate-url", "file:///tmp/x.json"),
+                        "--ca-file", "/dev/null", "--format", "json", "--quiet", "-4", "--timeout",
+                        "30", "--no-upload", "--client-name", "my-app", "--locate-url",
+                        "file:///tmp/x.json"),
                   0);
     ASSERT_EQ_STR(cfg.server, "example.net:8080");
     ASSERT_EQ_INT(cfg.scheme, CLIENT_SCHEME_WS);
@@ -62,9 +62,9 @@ TEST(equals_syntax_and_last_wins)
 {
     struct client_config cfg;
     struct errbuf eb = {""};
-    ASSERT_EQ_INT(PARSE(&cfg, &eb, "--format=human", "-6", "--no-download", "--download",
-                        "--timeout=10s"),
-                  0);
+    ASSERT_EQ_INT(
+        PARSE(&cfg, &eb, "--format=human", "-6", "--no-download", "--download", "--timeout=10s"),
+        0);
     ASSERT_EQ_INT(cfg.format, CLIENT_FORMAT_HUMAN);
     ASSERT_EQ_INT(cfg.family, AF_INET6);
     ASSERT_TRUE(cfg.download && cfg.upload);
@@ -88,11 +88,24 @@ TEST(usage_text_names_every_option)
     FILE *f = open_memstream(&text, &len);
     client_usage(f);
     fclose(f);
-    const char *names[] = {"--server HOST[:PORT]", "--scheme ws|wss", "--service-url URL",
-                           "--locate-url URL", "--no-verify", "--ca-file FILE",
-                           "--format human|json", "--quiet", "-4", "-6", "--timeout SECONDS",
-                           "--download", "--no-download", "--upload", "--no-upload",
-                           "--client-name NAME", "--help", "64"};
+    const char *names[] = {"--server HOST[:PORT]",
+                           "--scheme ws|wss",
+                           "--service-url URL",
+                           "--locate-url URL",
+                           "--no-verify",
+                           "--ca-file FILE",
+                           "--format human|json",
+                           "--quiet",
+                           "-4",
+                           "-6",
+                           "--timeout SECONDS",
+                           "--download",
+                           "--no-download",
+                           "--upload",
+                           "--no-upload",
+                           "--client-name NAME",
+                           "--help",
+                           "64"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strstr(text, names[i]))
             FAIL_AT("usage lacks %s", names[i]);
@@ -103,9 +116,8 @@ TEST(service_url_picks_direction)
 {
     struct client_config cfg;
     struct errbuf eb = {""};
-    ASSERT_EQ_INT(PARSE(&cfg, &eb, "--service-url",
-                        "wss://h.example/ndt/v7/upload?access_token=abc"),
-                  0);
+    ASSERT_EQ_INT(
+        PARSE(&cfg, &eb, "--service-url", "wss://h.example/ndt/v7/upload?access_token=abc"), 0);
     ASSERT_TRUE(!cfg.download && cfg.upload);
     ASSERT_EQ_INT(PARSE(&cfg, &eb, "--service-url", "ws://[::1]:8080/ndt/v7/download"), 0);
     ASSERT_TRUE(cfg.download && !cfg.upload);

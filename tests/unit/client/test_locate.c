@@ -18,8 +18,7 @@ static char *slurp(const char *name, size_t *len)
     return data;
 }
 
-static int parse_fixture(const char *name, long status, struct locate_result *r,
-                         struct errbuf *eb)
+static int parse_fixture(const char *name, long status, struct locate_result *r, struct errbuf *eb)
 {
     size_t len;
     char *body = slurp(name, &len);

@@ -12,11 +12,11 @@ static struct ndt7_sample server_sample(void)
     snprintf(s.conn_client, sizeof(s.conn_client), "[2001:db8::2]:50000");
     snprintf(s.conn_server, sizeof(s.conn_server), "192.0.2.1:443");
     snprintf(s.conn_uuid, sizeof(s.conn_uuid), "host_1700000000_unsafe_000000000000ABCD");
-    s.tcp_elapsed_us = 10000000;   /* 10 s */
-    s.bytes_received = 25000000;   /* 25 MB -> 20 Mbit/s */
+    s.tcp_elapsed_us = 10000000; /* 10 s */
+    s.bytes_received = 25000000; /* 25 MB -> 20 Mbit/s */
     s.bytes_sent = 200000000;
-    s.bytes_retrans = 1000000;     /* 0.5 % */
-    s.min_rtt_us = 12345;          /* 12.345 ms */
+    s.bytes_retrans = 1000000; /* 0.5 % */
+    s.min_rtt_us = 12345;      /* 12.345 ms */
     return s;
 }
 
@@ -175,15 +175,16 @@ TEST(summary_json_shape)
     res[NDT7_DOWNLOAD].steady_mbps = 98.7654;
     summary_compute(res, &s);
     char *j = output_summary_json(&s);
-    ASSERT_EQ_STR(j, "{\"ServerFQDN\":\"ndt.example.org\",\"ServerIP\":\"192.0.2.1\",\"ClientIP\":"
-                     "\"2001:db8::2\",\"Download\":{\"UUID\":\"host_1700000000_unsafe_000000000000ABCD\","
-                     "\"Throughput\":{\"Value\":100.0,\"Unit\":\"Mbit/s\"},\"Latency\":{\"Value\":12.345,"
-                     "\"Unit\":\"ms\"},\"Retransmission\":{\"Value\":0.5,\"Unit\":\"%\"},"
-                     "\"ThroughputSource\":\"client-appinfo\",\"SteadyStateMbps\":98.765},\"Upload\":{"
-                     "\"UUID\":\"host_1700000000_unsafe_000000000000ABCD\",\"Throughput\":{\"Value\":"
-                     "20.0,\"Unit\":\"Mbit/s\"},\"Latency\":{\"Value\":12.345,\"Unit\":\"ms\"},"
-                     "\"Retransmission\":{\"Value\":0.0,\"Unit\":\"\"},\"ThroughputSource\":"
-                     "\"server-tcpinfo\"}}");
+    ASSERT_EQ_STR(
+        j, "{\"ServerFQDN\":\"ndt.example.org\",\"ServerIP\":\"192.0.2.1\",\"ClientIP\":"
+           "\"2001:db8::2\",\"Download\":{\"UUID\":\"host_1700000000_unsafe_000000000000ABCD\","
+           "\"Throughput\":{\"Value\":100.0,\"Unit\":\"Mbit/s\"},\"Latency\":{\"Value\":12.345,"
+           "\"Unit\":\"ms\"},\"Retransmission\":{\"Value\":0.5,\"Unit\":\"%\"},"
+           "\"ThroughputSource\":\"client-appinfo\",\"SteadyStateMbps\":98.765},\"Upload\":{"
+           "\"UUID\":\"host_1700000000_unsafe_000000000000ABCD\",\"Throughput\":{\"Value\":"
+           "20.0,\"Unit\":\"Mbit/s\"},\"Latency\":{\"Value\":12.345,\"Unit\":\"ms\"},"
+           "\"Retransmission\":{\"Value\":0.0,\"Unit\":\"\"},\"ThroughputSource\":"
+           "\"server-tcpinfo\"}}");
     free(j);
 }
 
@@ -206,13 +207,17 @@ TEST(event_lines)
     char *j = output_event_json(&ev);
     ASSERT_EQ_STR(j, "{\"Key\":\"starting\",\"Value\":{\"Test\":\"download\"}}");
     free(j);
-    ev = (struct client_event){.type = CLIENT_EV_ERROR, .dir = NDT7_UPLOAD, .failure = "boom \"x\""};
+    ev =
+        (struct client_event){.type = CLIENT_EV_ERROR, .dir = NDT7_UPLOAD, .failure = "boom \"x\""};
     j = output_event_json(&ev);
-    ASSERT_EQ_STR(j, "{\"Key\":\"error\",\"Value\":{\"Test\":\"upload\",\"Failure\":\"boom \\\"x\\\"\"}}");
+    ASSERT_EQ_STR(
+        j, "{\"Key\":\"error\",\"Value\":{\"Test\":\"upload\",\"Failure\":\"boom \\\"x\\\"\"}}");
     free(j);
-    ev = (struct client_event){.type = CLIENT_EV_CONNECTED, .dir = NDT7_UPLOAD, .server = "h.example"};
+    ev = (struct client_event){
+        .type = CLIENT_EV_CONNECTED, .dir = NDT7_UPLOAD, .server = "h.example"};
     j = output_event_json(&ev);
-    ASSERT_EQ_STR(j, "{\"Key\":\"connected\",\"Value\":{\"Test\":\"upload\",\"Server\":\"h.example\"}}");
+    ASSERT_EQ_STR(
+        j, "{\"Key\":\"connected\",\"Value\":{\"Test\":\"upload\",\"Server\":\"h.example\"}}");
     free(j);
     ev = (struct client_event){.type = CLIENT_EV_COMPLETE, .dir = NDT7_UPLOAD};
     j = output_event_json(&ev);
@@ -225,8 +230,11 @@ TEST(event_lines)
                      "\"ElapsedTime\":250000},\"Origin\":\"client\",\"Test\":\"download\"}}");
     free(j);
     const char *srv = "{\"TCPInfo\":{\"MinRTT\":5},\"Fathom\":{\"SteadyStateMbps\":1.5}}";
-    ev = (struct client_event){.type = CLIENT_EV_MEASUREMENT, .dir = NDT7_UPLOAD, .from_server = true,
-                               .json = srv, .json_len = strlen(srv)};
+    ev = (struct client_event){.type = CLIENT_EV_MEASUREMENT,
+                               .dir = NDT7_UPLOAD,
+                               .from_server = true,
+                               .json = srv,
+                               .json_len = strlen(srv)};
     j = output_event_json(&ev);
     ASSERT_EQ_STR(j, "{\"Key\":\"measurement\",\"Value\":{\"TCPInfo\":{\"MinRTT\":5},\"Fathom\":{"
                      "\"SteadyStateMbps\":1.5},\"Origin\":\"server\",\"Test\":\"upload\"}}");

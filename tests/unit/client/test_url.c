@@ -16,14 +16,15 @@ static struct client_meta test_meta(void)
 }
 
 #define META_Q                                                                                     \
-    "client_name=fathom-cli&client_version=0.1.0&client_library_name=fathom&"                     \
+    "client_name=fathom-cli&client_version=0.1.0&client_library_name=fathom&"                      \
     "client_library_version=0.1.0&client_os=linux&client_arch=amd64"
 
 TEST(parse_forms)
 {
     struct client_url u;
     struct errbuf eb = {""};
-    ASSERT_EQ_INT(client_url_parse("wss://h.example/ndt/v7/download?access_token=a.b.c", &u, &eb), 0);
+    ASSERT_EQ_INT(client_url_parse("wss://h.example/ndt/v7/download?access_token=a.b.c", &u, &eb),
+                  0);
     ASSERT_TRUE(u.tls && !u.port_explicit);
     ASSERT_EQ_STR(u.host, "h.example");
     ASSERT_EQ_INT(u.port, 443);
@@ -41,9 +42,9 @@ TEST(parse_forms)
 
 TEST(parse_rejects)
 {
-    const char *bad[] = {"http://h/x",       "ws://",          "ws://:80/x",     "ws://h:0/",
-                         "ws://h:65536/",    "ws://h:8a/",     "ws://u@h/",      "ws://[::1/",
-                         "ws://[::1]x/",     "ws://h h/",      "ws://h/\x7f",    "ws://h_!/"};
+    const char *bad[] = {"http://h/x",    "ws://",      "ws://:80/x",  "ws://h:0/",
+                         "ws://h:65536/", "ws://h:8a/", "ws://u@h/",   "ws://[::1/",
+                         "ws://[::1]x/",  "ws://h h/",  "ws://h/\x7f", "ws://h_!/"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct client_url u;
         struct errbuf eb = {""};
@@ -121,7 +122,8 @@ TEST(server_url)
     ASSERT_EQ_STR(out, "ws://h:8080/ndt/v7/upload");
     ASSERT_EQ_INT(client_server_url("::1", CLIENT_SCHEME_WSS, NDT7_DOWNLOAD, out, sizeof(out)), 0);
     ASSERT_EQ_STR(out, "wss://[::1]/ndt/v7/download");
-    ASSERT_EQ_INT(client_server_url("[::1]:4443", CLIENT_SCHEME_WSS, NDT7_DOWNLOAD, out, sizeof(out)), 0);
+    ASSERT_EQ_INT(
+        client_server_url("[::1]:4443", CLIENT_SCHEME_WSS, NDT7_DOWNLOAD, out, sizeof(out)), 0);
     ASSERT_EQ_STR(out, "wss://[::1]:4443/ndt/v7/download");
     ASSERT_EQ_INT(client_server_url("h", CLIENT_SCHEME_WSS, NDT7_DOWNLOAD, out, 10), ERR_TOOBIG);
 }
