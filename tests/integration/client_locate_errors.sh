@@ -4,7 +4,7 @@
 # Locate error object, usage errors) give a clear error, the documented exit code and valid JSON.
 . "$(dirname "$0")/lib.sh"
 command -v node >/dev/null || skip "node missing"
-start_server --runtime 2
+start_server --runtime 3
 check=$ROOT/tests/integration/helpers/check-client-json.mjs
 
 # run NAME WANT_RC [args...]: runs fathom test --format json, checks the exit status, that every
