@@ -201,7 +201,7 @@
     return {
       t0: performance.now(),
       consentAt: new Date().toISOString(),
-      phase: 'connecting', phaseStart: 0, lastAnnounce: 0, sawData: false,
+      phase: 'connecting', direction: 'download', phaseStart: 0, lastAnnounce: 0, sawData: false,
       errors: [],
       // last counters seen, for the chart's per-interval rates
       prev: { download: [0, 0], uploadServer: [0, 0], uploadClient: [0, 0] },
@@ -222,8 +222,9 @@
 
   const callbacks = {
     error(msg) {
-      // The library's message is only "error": add which phase failed.
-      run.errors.push(`${run.phase === 'upload' || run.phase === 'upload-connecting' ? 'upload' : 'download'}: ${msg}`);
+      // The library's message is usually just "error": say which direction failed.
+      const text = `${run.direction}: ${msg}`;
+      if (!run.errors.includes(text)) run.errors.push(text);
     },
     downloadStart() { setPhase('download', 'Download'); },
     downloadMeasurement(m) {
@@ -352,9 +353,15 @@
       downloadworkerfile: new URL('vendor/ndt7-download-worker.js', location.href).href,
       uploadworkerfile: new URL('vendor/ndt7-upload-worker.js', location.href).href,
     };
+    // What ndt7.test() does, one direction at a time so that errors can be attributed.
     let rc;
     try {
-      rc = await window.ndt7.test(config, callbacks);
+      const urls = window.ndt7.discoverServerURLs(config, callbacks);
+      run.direction = 'download';
+      const dlRc = await window.ndt7.downloadTest(config, callbacks, urls);
+      run.direction = 'upload';
+      const ulRc = await window.ndt7.uploadTest(config, callbacks, urls);
+      rc = dlRc + ulRc;
     } catch (err) {
       run.errors.push(String(err && err.message || err));
       rc = -1;
@@ -369,8 +376,9 @@
       chart.draw();
       $('results-title').focus();
     } else {
-      $('failed-text').textContent = 'The connection to the server failed or was cut short ' +
-        `(${r.errors.join('; ')}). Please try again in a moment.`;
+      $('failed-text').textContent = 'The connection to the server failed or was cut short, ' +
+        'so there is no result to show. Please try again in a moment.';
+      $('failed-detail').textContent = `Details: ${r.errors.join('; ')}.`;
       setState('error');
       $('failed-title').focus();
     }
