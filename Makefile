@@ -94,6 +94,7 @@ $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(LIB)
 
 # make test: everything under ASan+UBSan (LeakSanitizer included), one summary line at the end.
 test check:
+	@tools/web.sh || echo "make test: the web page is built without ndt7-js (npm missing)"
 	$(MAKE) SANITIZE=1 MODE=debug all-tests-bins
 	@FATHOM_BUILD=build/debug-san tests/run-all.sh
 
@@ -107,7 +108,7 @@ FUZZ_SECONDS ?= 30
 fuzz:
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
-	  clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	  clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o build/fuzz/$$n $$f $(LIB_SRCS) $(LDLIBS) || exit 1; \
 	  mkdir -p build/fuzz/corpus-$$n; \
 	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n fuzz/corpus/$$n \
@@ -116,6 +117,7 @@ fuzz:
 
 demo:
 	@tools/deps.sh demo
+	@tools/web.sh || echo "make demo: building without the web page's ndt7-js (npm missing)"
 	$(MAKE) MODE=release
 	build/release/fathom demo
 

@@ -51,8 +51,14 @@ struct h1_error {
  * H1_MAX_HEAD), or ERR_PROTO / ERR_TOOBIG with *err filled in. Strict: CRLF line
  * endings (a bare LF is accepted too, per RFC 9112 §2.2), token method,
  * origin-form target starting with '/', HTTP/1.0 or HTTP/1.1, header names
- * are tokens, no obs-fold, no NUL or control characters.
- * req is caller-owned; its slices point into data.
+ * are tokens, no obs-fold, no NUL or control characters, and (RFC 9112 §3.2)
+ * exactly one Host header in HTTP/1.1, at most one in HTTP/1.0.
+ * Stateless: call again from the start with more bytes after ERR_NEED_MORE.
+ * An error already visible in an incomplete request line (e.g. a TLS
+ * ClientHello on a cleartext port) is reported at once; in general a prefix
+ * of an input gives ERR_NEED_MORE or the same result as the whole input.
+ * err->reason is a static string. Bodies are not parsed: bytes after the head
+ * are the caller's. req is caller-owned; its slices point into data.
  */
 int h1_parse_request(const char *data, size_t len, struct h1_request *req, struct h1_error *err);
 
@@ -76,7 +82,9 @@ struct h1_param {
  * space). Duplicates are kept in order (callers keep the first); a key with no
  * '=' has an empty value; empty pairs ("a=1&&b=2") are skipped.
  * Returns the number of params (<= max), or ERR_PROTO for a bad %-escape,
- * ERR_TOOBIG when there are more than max params or query.len > H1_MAX_QUERY.
+ * ERR_TOOBIG when there are more than max params, query.len > H1_MAX_QUERY or
+ * scratch_len < query.len. Decoded bytes are not checked for UTF-8 or NUL:
+ * callers that store them as text must (ws_utf8_valid).
  */
 int h1_parse_query(struct slice query, char *scratch, size_t scratch_len, struct h1_param *params,
                    size_t max);
@@ -84,7 +92,9 @@ int h1_parse_query(struct slice query, char *scratch, size_t scratch_len, struct
 /*
  * Response writer: appends "HTTP/1.1 <status> <reason>\r\n" to out.
  * Then add headers with h1_add_header and finish with h1_end_head (appends
- * "\r\n"). Each returns 0 or ERR_TOOBIG.
+ * "\r\n"). Each returns 0 or ERR_TOOBIG; also ERR_PROTO for a status outside
+ * 100..999, a header name that is not a token or a value with a control
+ * character (so nothing can inject a header line).
  */
 int h1_start_response(struct buf *out, int status);
 int h1_add_header(struct buf *out, const char *name, const char *value);
@@ -95,7 +105,8 @@ const char *h1_status_text(int status);
 /*
  * A complete simple response: status line, Content-Type (if non-NULL),
  * Content-Length, Connection: close when close_conn, any extra raw header lines
- * (each ending in \r\n; may be NULL), blank line, then body.
+ * (each ending in \r\n; may be NULL), blank line, then body. All or nothing:
+ * on failure out is left as it was. Returns 0 or ERR_TOOBIG.
  */
 int h1_simple_response(struct buf *out, int status, const char *content_type, const char *extra,
                        const void *body, size_t body_len, int close_conn);

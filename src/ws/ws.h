@@ -50,18 +50,26 @@ enum ws_close_code {
  * a Sec-WebSocket-Key that is base64 of 16 bytes) whose Sec-WebSocket-Protocol
  * header value is exactly `subprotocol` (the whole value, not a list member).
  * Returns 0 and sets *key (slice into req's input), or an HTTP status (400, 405,
- * 426) with *reason set to a static explanation.
+ * 426) with *reason set to a static explanation: 405 for a method other than
+ * GET (answer with Allow: GET), 426 when Upgrade lacks websocket or the
+ * version is not 13 (answer with Sec-WebSocket-Version: 13), 400 otherwise.
+ * Origin is not checked; offered extensions are ignored. subprotocol NULL:
+ * Sec-WebSocket-Protocol is not checked.
  */
 int ws_check_upgrade(const struct h1_request *req, const char *subprotocol, struct slice *key,
                      const char **reason);
 
-/* Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)). out gets 28 chars + NUL. */
+/*
+ * Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)). out gets 28 chars + NUL.
+ * Uses OpenSSL libcrypto; aborts only if libcrypto cannot allocate.
+ */
 void ws_accept_value(struct slice key, char out[29]);
 
 /*
  * Append the 101 Switching Protocols response: Upgrade, Connection,
  * Sec-WebSocket-Accept, Sec-WebSocket-Protocol: subprotocol. Extensions are
- * never accepted (no Sec-WebSocket-Extensions header). Returns 0 or ERR_TOOBIG.
+ * never accepted (no Sec-WebSocket-Extensions header). subprotocol NULL: no
+ * Sec-WebSocket-Protocol header. All or nothing. Returns 0 or ERR_TOOBIG.
  */
 int ws_write_accept(struct buf *out, struct slice key, const char *subprotocol);
 
@@ -71,7 +79,10 @@ void ws_client_key(char out[25]);
 /*
  * Client side: append the upgrade request for target (path plus query) on
  * host (as for the Host header, with :port when not the default), with
- * Sec-WebSocket-Protocol: subprotocol and User-Agent. Returns 0 or ERR_TOOBIG.
+ * Sec-WebSocket-Protocol: subprotocol and User-Agent (each omitted when NULL).
+ * All or nothing. Returns 0, ERR_TOOBIG, or ERR_PROTO when host, target or
+ * key contain spaces or control characters, target does not start with '/',
+ * or subprotocol/user_agent contain control characters.
  */
 int ws_write_upgrade_request(struct buf *out, const char *host, const char *target,
                              const char *subprotocol, const char *key, const char *user_agent);
@@ -79,8 +90,9 @@ int ws_write_upgrade_request(struct buf *out, const char *host, const char *targ
 /*
  * Client side: check a parsed response to our upgrade: status 101, Upgrade
  * websocket, Connection upgrade, Sec-WebSocket-Accept matching key,
- * Sec-WebSocket-Protocol exactly subprotocol, no extensions.
- * Returns 0 or ERR_PROTO with *reason set (static string).
+ * Sec-WebSocket-Protocol exactly subprotocol (absent when subprotocol is
+ * NULL), no extensions.
+ * Returns 0 or ERR_PROTO with *reason set (static string; NULL on success).
  */
 int ws_check_accept(const struct h1_response *resp, const char *key, const char *subprotocol,
                     const char **reason);
@@ -101,12 +113,12 @@ void ws_mask(uint8_t *data, size_t n, const uint8_t mask[4], size_t offset);
 /*
  * Append a whole frame (header + payload, masked when mask != NULL) to out.
  * For text, control and close frames; not meant for bulk binary.
- * Returns 0 or ERR_TOOBIG.
+ * Returns 0 or ERR_TOOBIG (also for a control payload over 125 bytes).
  */
 int ws_append_frame(struct buf *out, enum ws_opcode op, const void *payload, size_t len,
                     const uint8_t *mask);
 
-/* Append a Close frame with code and reason (reason <= 123 bytes). */
+/* Append a Close frame with code and reason (reason <= 123 bytes, else ERR_TOOBIG). */
 int ws_append_close(struct buf *out, uint16_t code, const char *reason, const uint8_t *mask);
 
 /* True when data[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
@@ -168,9 +180,14 @@ void ws_reader_free(struct ws_reader *r);
  * the rest until everything is consumed), or a negative error with
  * r->error_close and r->error_what set: ERR_PROTO (bad framing, unmasked
  * client frame, reserved bits or opcode, fragmented or oversized control
- * frame, continuation without a message), ERR_TOOBIG (message over
- * max_message or text over max_text), ERR_UTF8 (text not valid UTF-8).
- * After an error the reader must not be fed again.
+ * frame, continuation without a message, 64-bit length with the MSB set,
+ * close payload of 1 byte or with a code invalid on the wire, any byte after
+ * a Close frame), ERR_TOOBIG (message over max_message or text over
+ * max_text: 1009; checked when a frame header arrives), ERR_UTF8 (text
+ * message or close reason not valid UTF-8: 1007; text is validated once
+ * whole). At most one event per call; len above INT_MAX is consumed in
+ * several calls. After an error the reader must not be fed again (further
+ * calls repeat the error).
  */
 int ws_reader_feed(struct ws_reader *r, const uint8_t *in, size_t len, struct ws_event *ev);
 
