@@ -9,6 +9,7 @@
 
 int serve_main(int argc, char **argv);
 int test_main(int argc, char **argv);
+int demo_main(int argc, char **argv);
 int version_main(int argc, char **argv);
 
 #endif
