@@ -104,6 +104,7 @@ $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(LIB)
 
 # make test: everything under ASan+UBSan (LeakSanitizer included), one summary line at the end.
 test check:
+	@tools/web.sh || echo "make test: the web page is built without ndt7-js (npm missing)"
 	$(MAKE) SANITIZE=1 MODE=debug all-tests-bins
 	@FATHOM_BUILD=build/debug-san tests/run-all.sh
 
@@ -126,6 +127,7 @@ fuzz:
 
 demo:
 	@tools/deps.sh demo
+	@tools/web.sh || echo "make demo: building without the web page's ndt7-js (npm missing)"
 	$(MAKE) MODE=release
 	build/release/fathom demo
 

@@ -16,6 +16,8 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"serve", serve_main, "run the ndt7 measurement server"},
+    {"test", test_main, "run an ndt7 speed test (download and upload)"},
+    {"demo", demo_main, "start a loopback server, run a full test, show the archived result"},
     {"data", data_main, "open-data tools: list, show, export, publish, verify, erase, reindex"},
     {"version", version_main, "print the version"},
 };

@@ -8,6 +8,8 @@
 #define EXIT_USAGE 64
 
 int serve_main(int argc, char **argv);
+int test_main(int argc, char **argv);
+int demo_main(int argc, char **argv);
 int data_main(int argc, char **argv);
 int version_main(int argc, char **argv);
 

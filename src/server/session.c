@@ -29,6 +29,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,7 @@
 #define CLOSE_WAIT_NS (3ULL * NS_PER_SEC)
 #define DRAIN_NS (2ULL * NS_PER_SEC)
 #define OUT_MAX (4u << 20)
-#define MEASUREMENTS_MAX (8u << 20)
+#define NOTSENT_LOWAT (1 << 20)
 
 enum sess_state { SS_TLS, SS_HEAD, SS_RESPOND, SS_DRAIN, SS_RUN, SS_CLOSING };
 
@@ -479,6 +481,15 @@ static void ndt7_upgrade(struct session *s, const struct h1_request *req, enum n
         atomic_store(&srv->bbr_available, r == 0);
         if (r != 0)
             log_debug("test %s: BBR not enabled: %s", s->rec.uuid, err_str(r));
+    }
+    if (dir == NDT7_DOWNLOAD) {
+        /*
+         * Keep at most NOTSENT_LOWAT bytes queued unsent in the kernel: cwnd still
+         * decides what is in flight, but measurements and the final Close are not
+         * stuck behind megabytes of queued payload on a slow path.
+         */
+        int lowat = NOTSENT_LOWAT;
+        setsockopt(s->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     }
     uint64_t now = loop_now(s->w->loop);
     s->start_mono = now;
