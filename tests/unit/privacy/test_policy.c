@@ -4,6 +4,7 @@
 #include "privacy/policy.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char *render(const struct privacy_policy_config *c, bool html)
@@ -14,7 +15,9 @@ static char *render(const struct privacy_policy_config *c, bool html)
     buf_init(&j, 1 << 20);
     ASSERT_EQ_INT(privacy_policy_render(c, &h, &j, &eb), 0);
     struct buf *b = html ? &h : &j;
-    char *s = strndup((const char *)buf_head(b), b->len);
+    char *s = malloc(b->len + 1);
+    memcpy(s, buf_head(b), b->len);
+    s[b->len] = '\0';
     buf_free(&h);
     buf_free(&j);
     return s;
