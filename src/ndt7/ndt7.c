@@ -64,7 +64,7 @@ int ndt7_appinfo_append(struct buf *out, const struct ndt7_appinfo *app)
 
 int ndt7_measurement_append(struct buf *out, const struct ndt7_appinfo *app,
                             const struct ndt7_conninfo *ci, const struct bbrinfo *bbr,
-                            const struct tcpinfo *ti, int64_t elapsed_us)
+                            const struct tcpinfo *ti, int64_t elapsed_us, double steady_mbps)
 {
     int r = buf_append(out, "{", 1);
     if (!r && app)
@@ -96,6 +96,8 @@ int ndt7_measurement_append(struct buf *out, const struct ndt7_appinfo *app,
     }
     if (!r)
         r = tcpinfo_append_json(out, ti, elapsed_us);
+    if (!r && steady_mbps >= 0)
+        r = buf_appendf(out, ",\"Fathom\":{\"SteadyStateMbps\":%.3f}", steady_mbps);
     if (!r)
         r = buf_append(out, "}", 1);
     return r;

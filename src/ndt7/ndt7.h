@@ -65,12 +65,31 @@ struct ndt7_appinfo {
 
 /*
  * Append one measurement JSON object, as the server sends it:
- * {"AppInfo":..?,"ConnectionInfo":..,"BBRInfo":..,"TCPInfo":..}. app may be
- * NULL (omitted); bbr may be NULL (omitted). Returns 0 or ERR_TOOBIG.
+ * {"AppInfo":..?,"ConnectionInfo":..,"BBRInfo":..,"TCPInfo":..,"Fathom":..?}.
+ * app may be NULL (omitted); bbr may be NULL (omitted); the Fathom object
+ * ({"SteadyStateMbps":x}) is added when steady_mbps >= 0. Returns 0 or
+ * ERR_TOOBIG.
  */
 int ndt7_measurement_append(struct buf *out, const struct ndt7_appinfo *app,
                             const struct ndt7_conninfo *ci, const struct bbrinfo *bbr,
-                            const struct tcpinfo *ti, int64_t elapsed_us);
+                            const struct tcpinfo *ti, int64_t elapsed_us, double steady_mbps);
+
+/*
+ * Steady-state capacity estimate (Mbit/s) from a series of (elapsed µs,
+ * cumulative bytes) samples: the median rate of >= 500 ms chunks of the second
+ * half of the test. Reported beside the ndt7 mean, which includes the ramp-up.
+ */
+#define NDT7_STEADY_MAX 256
+struct ndt7_steady {
+    int64_t t[NDT7_STEADY_MAX];
+    int64_t b[NDT7_STEADY_MAX];
+    size_t n;
+};
+void ndt7_steady_init(struct ndt7_steady *st);
+/* Add a sample; non-increasing time or decreasing bytes are ignored. */
+void ndt7_steady_add(struct ndt7_steady *st, int64_t elapsed_us, int64_t bytes);
+/* The estimate in Mbit/s, or -1 before 2 s of samples. */
+double ndt7_steady_mbps(const struct ndt7_steady *st);
 
 /* Append a client AppInfo measurement: {"AppInfo":{"NumBytes":N,"ElapsedTime":µs}}. */
 int ndt7_appinfo_append(struct buf *out, const struct ndt7_appinfo *app);

@@ -81,6 +81,7 @@ struct session {
     struct archive_record rec;
     struct buf scratch;
     const char *end_reason;
+    struct ndt7_steady steady;
 };
 
 static void session_update_events(struct session *s);
@@ -196,9 +197,12 @@ static void take_measurement(struct session *s, bool send)
     bbrinfo_read(s->fd, &bi);
     int64_t el = elapsed_us(s);
     struct ndt7_appinfo app = {.num_bytes = s->app_bytes, .elapsed_us = el};
+    /* TCP-level goodput: what the sender had acknowledged, what the receiver received. */
+    ndt7_steady_add(&s->steady, el, s->dir == NDT7_DOWNLOAD ? ti.bytes_acked : ti.bytes_received);
+    s->rec.fathom.steady_mbps = ndt7_steady_mbps(&s->steady);
     buf_reset(&s->scratch);
     if (ndt7_measurement_append(&s->scratch, s->dir == NDT7_UPLOAD ? &app : NULL, &s->ci, &bi, &ti,
-                                el) != 0)
+                                el, s->rec.fathom.steady_mbps) != 0)
         return;
     s->last_bytes_acked = ti.bytes_acked;
     struct buf *sm = &s->rec.server_measurements;
@@ -499,6 +503,7 @@ static void ndt7_upgrade(struct session *s, const struct h1_request *req, enum n
     ws_reader_init(&s->wr, true, NDT7_MAX_RECV_MESSAGE, NDT7_MAX_TEXT);
     buf_init(&s->scratch, 64 * 1024);
     ndt7_scaler_init(&s->sc, NDT7_MAX_SEND_MESSAGE);
+    ndt7_steady_init(&s->steady);
     s->sending_binary = dir == NDT7_DOWNLOAD;
     s->st = SS_RUN;
     loop_timer_start(s->w->loop, &s->t_deadline, srv->cfg.max_runtime_ns);

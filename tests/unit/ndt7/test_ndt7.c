@@ -49,7 +49,7 @@ TEST(measurement_json_shape)
     struct ndt7_conninfo ci = {"127.0.0.1:5000", "127.0.0.1:80", "host_1_unsafe_00000000000000AB",
                                "2026-11-28T02:00:00.000000000Z"};
     struct ndt7_appinfo app = {.num_bytes = 777, .elapsed_us = 250000};
-    ASSERT_EQ_INT(ndt7_measurement_append(&b, &app, &ci, &bi, &ti, 250000), 0);
+    ASSERT_EQ_INT(ndt7_measurement_append(&b, &app, &ci, &bi, &ti, 250000, 94.5), 0);
     json_error_t e;
     json_t *j = json_loadb((const char *)buf_head(&b), b.len, 0, &e);
     ASSERT_TRUE(j != NULL);
@@ -62,6 +62,8 @@ TEST(measurement_json_shape)
     ASSERT_EQ_INT(json_integer_value(json_object_get(t, "MinRTT")), 42);
     ASSERT_EQ_INT(json_integer_value(json_object_get(t, "ElapsedTime")), 250000);
     ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "BBRInfo"), "BW")), 1000);
+    ASSERT_NEAR(json_real_value(json_object_get(json_object_get(j, "Fathom"), "SteadyStateMbps")),
+                94.5, 1e-9);
     json_decref(j);
     buf_free(&b);
 }
@@ -104,4 +106,38 @@ TEST(sample_parse_rejects_bad_input)
         struct ndt7_sample s;
         ASSERT_EQ_INT(ndt7_sample_parse(bad[i], strlen(bad[i]), &s, NULL), ERR_PROTO);
     }
+}
+
+/* A link of `mbps` reached after a linear ramp of `ramp_us`, sampled every 250 ms. */
+static double steady_of_ramp(double mbps, int64_t ramp_us, int64_t stall_at, int64_t stall_us)
+{
+    struct ndt7_steady st;
+    ndt7_steady_init(&st);
+    double bytes = 0;
+    int64_t prev = 0;
+    for (int64_t t = 250000; t <= 10000000; t += 250000) {
+        for (int64_t u = prev; u < t; u += 1000) {
+            double rate = u < ramp_us ? mbps * (double)u / (double)ramp_us : mbps;
+            if (stall_us && u >= stall_at && u < stall_at + stall_us)
+                rate = 0;
+            bytes += rate * 1000 / 8; /* Mbit/s x 1 ms = 125 bytes per Mbit/s */
+        }
+        prev = t;
+        ndt7_steady_add(&st, t, (int64_t)bytes);
+    }
+    return ndt7_steady_mbps(&st);
+}
+
+TEST(steady_state_ignores_ramp_and_stalls)
+{
+    /* The mean of a 3 s ramp to 100 Mbit/s over 10 s is 85 Mbit/s; the estimate is 100. */
+    ASSERT_NEAR(steady_of_ramp(100, 3000000, 0, 0), 100, 0.5);
+    ASSERT_NEAR(steady_of_ramp(956, 1000000, 0, 0), 956, 2);
+    /* A 300 ms stall at 7 s (a BBR ProbeRTT) does not move the median. */
+    ASSERT_NEAR(steady_of_ramp(956, 1000000, 7000000, 300000), 956, 2);
+    struct ndt7_steady st;
+    ndt7_steady_init(&st);
+    ndt7_steady_add(&st, 250000, 1000);
+    ndt7_steady_add(&st, 500000, 2000);
+    ASSERT_TRUE(ndt7_steady_mbps(&st) < 0); /* not before 2 s */
 }
