@@ -156,7 +156,8 @@ lint:
 PREFIX ?= /usr/local
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/fathom
-	install -D -m 0644 docs/fathom.1 $(DESTDIR)$(PREFIX)/share/man/man1/fathom.1
+	install -d $(DESTDIR)$(PREFIX)/share/doc/fathom
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/fathom/
 
 clean:
 	rm -rf build
