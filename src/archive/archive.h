@@ -124,6 +124,9 @@ int archive_write_sync(const char *datadir, const struct archive_record *r, char
  */
 int archive_cleanup_tmp(const char *datadir);
 
+/* gzip (zlib level 0-9) of in[0..n), appended to out. Returns 0, ERR_TOOBIG or ERR_IO. */
+int archive_gzip(const void *in, size_t n, int level, struct buf *out);
+
 struct archive_writer;
 
 /*

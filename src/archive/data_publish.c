@@ -146,30 +146,6 @@ static void tar_finish(struct tar_out *t)
 
 /* ---- Helpers ------------------------------------------------------------- */
 
-static int gzip_mem(const uint8_t *in, size_t n, struct buf *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return ERR_IO;
-    size_t cap = deflateBound(&zs, (uLong)n);
-    uint8_t *o = buf_reserve(out, cap);
-    if (!o) {
-        deflateEnd(&zs);
-        return ERR_TOOBIG;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)n;
-    zs.next_out = o;
-    zs.avail_out = (uInt)cap;
-    int zr = deflate(&zs, Z_FINISH);
-    deflateEnd(&zs);
-    if (zr != Z_STREAM_END)
-        return ERR_IO;
-    buf_commit(out, cap - zs.avail_out);
-    return 0;
-}
-
 static int read_whole(const char *path, struct buf *out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -264,7 +240,7 @@ static int redact_record(const char *path, struct buf *out, struct errbuf *eb)
         redact_measurements(json_object_get(a, "ClientMeasurements"));
     }
     s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-    if (!s || gzip_mem((const uint8_t *)s, strlen(s), out) != 0)
+    if (!s || archive_gzip(s, strlen(s), 6, out) != 0)
         rc = errbuf_set(eb, ERR_IO, "%s: cannot re-encode", path);
 done:
     free(s);

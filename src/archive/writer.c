@@ -90,28 +90,28 @@ static int mkdir_p(const char *path, struct errbuf *eb)
     return 0;
 }
 
-/* gzip (level 1, as ndt-server's BestSpeed) of in into a new allocation. */
-static int gzip_mem(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n, struct errbuf *eb)
+int archive_gzip(const void *in, size_t n, int level, struct buf *out)
 {
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
     /* windowBits 15 + 16 selects the gzip wrapper. */
-    if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return errbuf_set(eb, ERR_IO, "zlib: deflateInit2 failed");
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return ERR_IO;
     size_t cap = deflateBound(&zs, (uLong)n);
-    uint8_t *o = xmalloc(cap);
+    uint8_t *o = buf_reserve(out, cap);
+    if (!o) {
+        deflateEnd(&zs);
+        return ERR_TOOBIG;
+    }
     zs.next_in = (Bytef *)(uintptr_t)in;
     zs.avail_in = (uInt)n;
     zs.next_out = o;
     zs.avail_out = (uInt)cap;
     int zr = deflate(&zs, Z_FINISH);
     deflateEnd(&zs);
-    if (zr != Z_STREAM_END) {
-        free(o);
-        return errbuf_set(eb, ERR_IO, "zlib: deflate failed (%d)", zr);
-    }
-    *out = o;
-    *out_n = cap - zs.avail_out;
+    if (zr != Z_STREAM_END)
+        return ERR_IO;
+    buf_commit(out, cap - zs.avail_out);
     return 0;
 }
 
@@ -175,18 +175,20 @@ int archive_write_sync(const char *datadir, const struct archive_record *r, char
     if (len < 0 || (size_t)len >= sizeof(tmp))
         return errbuf_set(eb, -ENAMETOOLONG, "path under %s too long", datadir);
 
-    struct buf json;
+    struct buf json, gz;
     buf_init(&json, JSON_MAX);
-    uint8_t *gz = NULL;
-    size_t gz_n = 0;
+    buf_init(&gz, JSON_MAX + JSON_MAX / 8 + 1024);
     int fd = -1;
     int rc = archive_record_json(r, &json);
     if (rc) {
         errbuf_set(eb, rc, "record %s: JSON larger than %zu bytes", r->uuid, JSON_MAX);
         goto out;
     }
-    if ((rc = gzip_mem(buf_head(&json), json.len, &gz, &gz_n, eb)))
+    /* Level 1, as ndt-server's BestSpeed. */
+    if ((rc = archive_gzip(buf_head(&json), json.len, 1, &gz))) {
+        errbuf_set(eb, rc, "record %s: gzip failed", r->uuid);
         goto out;
+    }
     if ((rc = mkdir_p(dir, eb)))
         goto out;
 
@@ -197,7 +199,8 @@ int archive_write_sync(const char *datadir, const struct archive_record *r, char
         goto out;
     }
     /* mkostemp creates 0600; archive files are world-readable like ndt-server's. */
-    if (fchmod(fd, 0644) != 0 || (rc = write_all(fd, gz, gz_n)) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, 0644) != 0 || (rc = write_all(fd, buf_head(&gz), gz.len)) != 0 ||
+        fsync(fd) != 0) {
         if (rc == 0)
             rc = -errno;
         errbuf_set(eb, rc, "cannot write %s: %s", tmp, err_str(rc));
@@ -240,7 +243,7 @@ out_unlink:
 out:
     if (fd >= 0)
         close(fd);
-    free(gz);
+    buf_free(&gz);
     buf_free(&json);
     return rc;
 }

@@ -400,13 +400,14 @@ static void ndt7_upgrade(struct session *s, const struct h1_request *req, enum n
     /* Metadata policy: strict mode refuses, default mode drops and names. */
     char dropped[512] = "";
     size_t ndropped = 0;
+    enum privacy_verdict verdict[H1_MAX_PARAMS];
     for (int i = 0; i < np; i++) {
         bool seen = false;
-        for (int j = 0; j < i; j++)
-            if (params[j].name.len == params[i].name.len &&
-                memcmp(params[j].name.ptr, params[i].name.ptr, params[i].name.len) == 0)
-                seen = true;
+        for (int j = 0; j < i && !seen; j++)
+            seen = params[j].name.len == params[i].name.len &&
+                   memcmp(params[j].name.ptr, params[i].name.ptr, params[i].name.len) == 0;
         enum privacy_verdict v = privacy_check_param(params[i].name, params[i].value, seen);
+        verdict[i] = v;
         if (v == PRIVACY_KEEP || v == PRIVACY_PROTOCOL)
             continue;
         char name[40];
@@ -449,21 +450,13 @@ static void ndt7_upgrade(struct session *s, const struct h1_request *req, enum n
     archive_record_init(&s->rec);
     s->rec.download = dir == NDT7_DOWNLOAD;
     uint64_t cookie = 0;
-    if (sock_cookie(s->fd, &cookie) == 0 && cookie != 0) {
-        archive_uuid_make(srv->uuid_prefix, cookie, s->rec.uuid, sizeof(s->rec.uuid));
-    } else {
-        uint64_t r = rand_u64();
-        archive_uuid_make(srv->uuid_prefix, r, s->rec.uuid, sizeof(s->rec.uuid));
-    }
+    if (sock_cookie(s->fd, &cookie) != 0 || cookie == 0)
+        cookie = rand_u64(); /* no SO_COOKIE: still unique enough, never reused by design */
+    archive_uuid_make(srv->uuid_prefix, cookie, s->rec.uuid, sizeof(s->rec.uuid));
     memcpy(s->ci.uuid, s->rec.uuid, sizeof(s->ci.uuid));
     fill_record_addresses(s);
     for (int i = 0; i < np; i++) {
-        bool seen = false;
-        for (int j = 0; j < i; j++)
-            if (params[j].name.len == params[i].name.len &&
-                memcmp(params[j].name.ptr, params[i].name.ptr, params[i].name.len) == 0)
-                seen = true;
-        if (privacy_check_param(params[i].name, params[i].value, seen) != PRIVACY_KEEP)
+        if (verdict[i] != PRIVACY_KEEP)
             continue;
         char n[PRIVACY_MAX_VALUE + 1], v[PRIVACY_MAX_VALUE + 1];
         if (slice_to_cstr(params[i].name, n, sizeof(n)) == 0 &&
