@@ -106,6 +106,12 @@ _lab_ns_common() {
     for ns in "$@"; do
         ip netns add "$ns" || return 1
         ip -n "$ns" link set lo up
+        # TCP buffer ceilings are per namespace. Debian's default tcp_wmem max (4 MiB) caps one
+        # stream at ~4 MiB in flight, below the BDP of 500 Mbit/s x 80 ms (5 MB); the lab
+        # measures the link, so both ends may grow to 64 MiB (LAB_TCP_MEM_MAX to change it).
+        ip netns exec "$ns" sysctl -q -w \
+            "net.ipv4.tcp_wmem=4096 16384 ${LAB_TCP_MEM_MAX:-67108864}" \
+            "net.ipv4.tcp_rmem=4096 131072 ${LAB_TCP_MEM_MAX:-67108864}" >/dev/null 2>&1
     done
 }
 
@@ -279,6 +285,14 @@ lab_iperf3() {
 d = json.load(sys.stdin)
 print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e6))' 2>/dev/null
     lab_kill "$spid"
+}
+
+# lab_rtt_stats FILE: "median p95" (nearest rank) in ms of the time= values of ping's output.
+lab_rtt_stats() {
+    sed -n 's/.*time=\([0-9.]*\).*/\1/p' "$1" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "nan nan"; exit }
+        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        i = int(0.95 * NR); if (i < 0.95 * NR) i++; printf "%.3f %.3f\n", m, v[i] }'
 }
 
 # lab_ping COUNT: RTT statistics from the client namespace: "min avg max mdev" in ms.

@@ -56,6 +56,7 @@ trap 'lab_teardown; rm -rf "$TMP"' EXIT
 
 netem=no
 lab_have_netem && netem=yes
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "accuracy: kernel $(uname -r), sch_netem: $netem, delay method: $([ "$netem" = yes ] && [ "${LAB_DELAY:-auto}" != delayline ] && echo netem || echo delayline)"
 
 # start_fathom: `fathom serve` in the server namespace; sets SPID and the two ports.
@@ -105,9 +106,17 @@ for buffer in $BUFFERS; do
     for run in $(seq 1 "$RUNS"); do
         for dir in $DIRS; do
             if [[ " $TOOLS " == *" iperf3 "* ]]; then
+                # RTT under load for the ground truth: ping through the loaded link from
+                # 2 s into the transfer (past slow start) until its end.
+                ( sleep 2; exec ip netns exec "$LAB_NS_C" ping -i 0.2 -w $((SECS - 2)) \
+                    "$LAB_SERVER_IP" >"$TMP/ping.load" 2>&1 ) &
+                ppid=$!
                 v=$(lab_iperf3 "$dir" "$SECS")
-                echo "  run $run iperf3 $dir: ${v:-error} Mbit/s"
-                echo "$rate,$rtt,$loss,$buffer,$method,iperf3,tcp,$dir,$run,${v:-nan},nan,nan,nan,0,$pmin,$pavg" >>"$RAW"
+                wait "$ppid" 2>/dev/null
+                read -r lmed lp95 < <(lab_rtt_stats "$TMP/ping.load")
+                n=$(grep -c 'time=' "$TMP/ping.load")
+                echo "  run $run iperf3 $dir: ${v:-error} Mbit/s, ping under load med/p95 $lmed/$lp95 ms"
+                echo "$rate,$rtt,$loss,$buffer,$method,iperf3,tcp,$dir,$run,${v:-nan},nan,$lmed,$lp95,$n,$pmin,$pavg" >>"$RAW"
             fi
             if [ $have_fathom = 1 ]; then
                 for scheme in $SCHEMES; do
@@ -127,5 +136,10 @@ for buffer in $BUFFERS; do
     lab_teardown
 done; done; done; done
 
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 bench/accuracy/report.py "$RAW" "$OUT" || exit 1
+# Conditions: this lab shares the machine's cores with whatever else runs; say how busy it was.
+printf '\nConditions: kernel %s, %s cores, delay method %s, load average at start %s, at end %s.\n' \
+    "$(uname -r)" "$(nproc)" "$([ "$netem" = yes ] && [ "${LAB_DELAY:-auto}" != delayline ] && echo netem || echo delayline)" \
+    "$LOAD_START" "$LOAD_END" >>"$OUT.md"
 echo "accuracy: $cells cells; wrote $OUT.md $OUT.csv $OUT.svg"
