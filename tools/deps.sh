@@ -8,7 +8,7 @@ pkgs=(build-essential pkg-config libssl-dev zlib1g-dev libjansson-dev libsqlite3
       libcurl4-openssl-dev ca-certificates openssl)
 if [ "$what" = all ]; then
     pkgs+=(nodejs npm iperf3 iproute2 chromium clang libclang-rt-14-dev clang-format
-           libnetfilter-queue-dev libmnl-dev)
+           libnetfilter-queue-dev libmnl-dev iputils-ping ethtool time)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
