@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #define RX_CHUNK (256u * 1024u)
+#define SKIP_MAX (16u << 20)
 #define BLOCK_SLACK 4096u
 #define APPINFO_INTERVAL_NS (250ULL * NS_PER_MS)
 #define UPLOAD_RUNTIME_NS NDT7_RUNTIME_NS
@@ -388,7 +389,11 @@ static void pump_read(struct session *s)
 {
     s->rd_blocked = false;
     for (int i = 0; i < IO_BUDGET && !s->eof; i++) {
-        ssize_t n = conn_read(s->c, s->rx, RX_CHUNK);
+        uint64_t skippable = s->rd_dead ? 0 : ws_reader_skippable(&s->rd);
+        bool skip = skippable > 0 && conn_can_skip(s->c);
+        /* Download payload on plain TCP is dropped in the kernel (no copy); TLS must decrypt. */
+        ssize_t n = skip ? conn_skip(s->c, skippable < SKIP_MAX ? (size_t)skippable : SKIP_MAX)
+                         : conn_read(s->c, s->rx, RX_CHUNK);
         if (n == ERR_AGAIN) {
             s->rd_want = conn_wants(s->c);
             s->rd_blocked = true;
@@ -405,6 +410,12 @@ static void pump_read(struct session *s)
                 set_end(s,
                         n == ERR_TLS && conn_error(s->c)[0] ? conn_error(s->c) : err_str((int)n));
             return;
+        }
+        if (skip) {
+            struct ws_event ev;
+            ws_reader_skip(&s->rd, (uint64_t)n, &ev);
+            on_event(s, &ev, now);
+            continue;
         }
         size_t off = 0;
         while (off < (size_t)n && !s->rd_dead) {

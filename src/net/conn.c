@@ -79,9 +79,29 @@ static const char *plain_empty(const struct conn *c)
     return "";
 }
 
+/* recv(MSG_TRUNC) on TCP drops queued bytes in the kernel: no copy to user space. */
+static ssize_t plain_skip(struct conn *c, size_t n)
+{
+    for (;;) {
+        ssize_t r = recv(c->fd, NULL, n, MSG_TRUNC | MSG_DONTWAIT);
+        if (r > 0)
+            return r;
+        if (r == 0)
+            return ERR_EOF;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->wants = CONN_WANT_READ;
+            return ERR_AGAIN;
+        }
+        return -errno;
+    }
+}
+
 static const struct conn_ops plain_ops = {
     .handshake = plain_handshake,
     .read = plain_read,
+    .skip = plain_skip,
     .writev = plain_writev,
     .pending = plain_pending,
     .shutdown = plain_shutdown,
@@ -102,6 +122,17 @@ struct conn *conn_plain_new(int fd)
 int conn_handshake(struct conn *c)
 {
     return c->ops->handshake(c);
+}
+
+bool conn_can_skip(const struct conn *c)
+{
+    return c->ops->skip != NULL;
+}
+
+ssize_t conn_skip(struct conn *c, size_t n)
+{
+    assert(n > 0 && c->ops->skip);
+    return c->ops->skip(c, n);
 }
 
 ssize_t conn_read(struct conn *c, void *buf, size_t n)

@@ -64,6 +64,13 @@ int conn_handshake(struct conn *c);
  */
 ssize_t conn_read(struct conn *c, void *buf, size_t n);
 /*
+ * Discard up to n (> 0) received bytes without copying them to user space
+ * (plain TCP: recv with MSG_TRUNC). Only when conn_can_skip(c): TLS must
+ * decrypt everything. Returns bytes discarded (> 0), ERR_EOF, ERR_AGAIN or -errno.
+ */
+bool conn_can_skip(const struct conn *c);
+ssize_t conn_skip(struct conn *c, size_t n);
+/*
  * Write from iov. Returns bytes written (> 0, maybe fewer than asked),
  * ERR_AGAIN, -errno (e.g. -EPIPE), or ERR_TLS. After ERR_AGAIN, retry with the
  * same remaining bytes. For TLS, a small first iov (frame header) is coalesced

@@ -13,6 +13,8 @@
 struct conn_ops {
     int (*handshake)(struct conn *c);
     ssize_t (*read)(struct conn *c, void *buf, size_t n);
+    /* Discard up to n bytes without copying them; NULL when the transport cannot. */
+    ssize_t (*skip)(struct conn *c, size_t n);
     ssize_t (*writev)(struct conn *c, const struct iovec *iov, int iovcnt);
     bool (*pending)(const struct conn *c);
     void (*shutdown)(struct conn *c);

@@ -42,6 +42,7 @@
 #define DRAIN_NS (2ULL * NS_PER_SEC)
 #define OUT_MAX (4u << 20)
 #define NOTSENT_LOWAT (1 << 20)
+#define SKIP_MAX (16u << 20)
 
 enum sess_state { SS_TLS, SS_HEAD, SS_RESPOND, SS_DRAIN, SS_RUN, SS_CLOSING };
 
@@ -725,6 +726,20 @@ static bool session_read(struct session *s)
             if (room > H1_MAX_HEAD + 1 - s->in.len)
                 room = H1_MAX_HEAD + 1 - s->in.len;
             n = conn_read(s->c, tail, room);
+        } else if (conn_can_skip(s->c) && (s->rx_error || ws_reader_skippable(&s->wr) > 0)) {
+            /* Upload payload (or input we no longer interpret): drop it in the kernel. */
+            uint64_t want = s->rx_error ? sizeof(read_block) : ws_reader_skippable(&s->wr);
+            n = conn_skip(s->c, want < SKIP_MAX ? (size_t)want : SKIP_MAX);
+            if (n > 0) {
+                if (!s->rx_error) {
+                    struct ws_event ev;
+                    ws_reader_skip(&s->wr, (uint64_t)n, &ev);
+                    handle_ws_event(s, &ev);
+                    if (s->dead)
+                        return false;
+                }
+                continue;
+            }
         } else {
             n = conn_read(s->c, read_block, sizeof(read_block));
         }

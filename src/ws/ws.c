@@ -16,6 +16,7 @@
 
 #include "core/err.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <string.h>
 
@@ -418,4 +419,19 @@ int ws_reader_feed(struct ws_reader *r, const uint8_t *in, size_t len, struct ws
             break;
     }
     return (int)used;
+}
+
+uint64_t ws_reader_skippable(const struct ws_reader *r)
+{
+    if (r->_state != RD_PAYLOAD || is_control(r->_op) || r->_msg_op != WS_OP_BINARY)
+        return 0;
+    return r->_remaining;
+}
+
+void ws_reader_skip(struct ws_reader *r, uint64_t n, struct ws_event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    assert(n > 0 && n <= ws_reader_skippable(r));
+    /* Binary payload is only counted, so no bytes are needed to account for it. */
+    take_payload(r, NULL, (size_t)n, ev);
 }

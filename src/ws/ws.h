@@ -191,4 +191,16 @@ void ws_reader_free(struct ws_reader *r);
  */
 int ws_reader_feed(struct ws_reader *r, const uint8_t *in, size_t len, struct ws_event *ev);
 
+/*
+ * Binary payload bytes of the current frame that the caller may drop without
+ * reading them (e.g. with conn_skip); 0 when the reader is not inside binary
+ * payload.
+ */
+uint64_t ws_reader_skippable(const struct ws_reader *r);
+/*
+ * Account for n (0 < n <= ws_reader_skippable) payload bytes dropped by the
+ * caller, exactly as if they had been fed: *ev is a WS_EV_BINARY event.
+ */
+void ws_reader_skip(struct ws_reader *r, uint64_t n, struct ws_event *ev);
+
 #endif

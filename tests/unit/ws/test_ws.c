@@ -833,3 +833,34 @@ TEST(reader_binary_never_touched)
     ws_reader_free(&r);
     munmap(m, total);
 }
+
+/* Dropping binary payload with ws_reader_skip is accounted exactly like feeding it. */
+TEST(reader_skip_matches_feed)
+{
+    uint8_t frame[WS_MAX_HEADER + 300];
+    const uint8_t mask[4] = {1, 2, 3, 4};
+    size_t h = ws_encode_header(frame, true, WS_OP_BINARY, 300, mask);
+    memset(frame + h, 0xAB, 300);
+    struct ws_reader r;
+    ws_reader_init(&r, true, 1 << 24, 1024);
+    struct ws_event ev;
+    ASSERT_EQ_INT(ws_reader_skippable(&r), 0);
+    ASSERT_EQ_INT(ws_reader_feed(&r, frame, h, &ev), (int)h);
+    ASSERT_EQ_U64(ws_reader_skippable(&r), 300);
+    ws_reader_skip(&r, 100, &ev);
+    ASSERT_EQ_INT(ev.type, WS_EV_BINARY);
+    ASSERT_EQ_U64(ev.nbytes, 100);
+    ASSERT_TRUE(!ev.message_end);
+    ASSERT_EQ_U64(ws_reader_skippable(&r), 200);
+    ws_reader_skip(&r, 200, &ev);
+    ASSERT_EQ_U64(ev.nbytes, 200);
+    ASSERT_TRUE(ev.message_end);
+    ASSERT_EQ_INT(ws_reader_skippable(&r), 0);
+    /* A text frame is never skippable: it must be read, unmasked and checked. */
+    h = ws_encode_header(frame, true, WS_OP_TEXT, 2, mask);
+    memcpy(frame + h, "{}", 2);
+    ws_mask(frame + h, 2, mask, 0);
+    ASSERT_EQ_INT(ws_reader_feed(&r, frame, h + 1, &ev), (int)h + 1);
+    ASSERT_EQ_INT(ws_reader_skippable(&r), 0);
+    ws_reader_free(&r);
+}
