@@ -49,7 +49,7 @@ mkdir -p "$(dirname "$OUT")"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fathom-accuracy.XXXXXX")
 RAW=$OUT-raw.csv
 : >"$OUT-delayline.jsonl"
-echo "rate_mbit,rtt_ms,loss_pct,buffer,method,tool,scheme,direction,run,mbps,minrtt_ms,rtt_med_ms,rtt_p95_ms,rtt_samples,ping_min_ms,ping_avg_ms" >"$RAW"
+echo "rate_mbit,rtt_ms,loss_pct,buffer,method,tool,scheme,direction,run,mbps,minrtt_ms,rtt_med_ms,rtt_p95_ms,rtt_samples,ping_min_ms,ping_avg_ms,steady_mbps" >"$RAW"
 lab_init
 trap 'lab_teardown; rm -rf "$TMP"' EXIT
 [[ " $TOOLS " == *" fathom "* ]] && fathom_make_cert "$TMP"
@@ -71,7 +71,7 @@ start_fathom() {
     fathom_wait_ports "$log" "$SPID" || { echo "accuracy: fathom serve did not start:"; tail -n 5 "$log"; return 1; }
 }
 
-# run_fathom SCHEME DIR: one `fathom test`; prints "MBPS MINRTT MED P95 N".
+# run_fathom SCHEME DIR: one `fathom test`; prints "MBPS MINRTT MED P95 N STEADY".
 run_fathom() {
     local scheme=$1 dir=$2 port flag
     port=$FATHOM_WS_PORT
@@ -116,13 +116,13 @@ for buffer in $BUFFERS; do
                 read -r lmed lp95 < <(lab_rtt_stats "$TMP/ping.load")
                 n=$(grep -c 'time=' "$TMP/ping.load")
                 echo "  run $run iperf3 $dir: ${v:-error} Mbit/s, ping under load med/p95 $lmed/$lp95 ms"
-                echo "$rate,$rtt,$loss,$buffer,$method,iperf3,tcp,$dir,$run,${v:-nan},nan,$lmed,$lp95,$n,$pmin,$pavg" >>"$RAW"
+                echo "$rate,$rtt,$loss,$buffer,$method,iperf3,tcp,$dir,$run,${v:-nan},nan,$lmed,$lp95,$n,$pmin,$pavg,nan" >>"$RAW"
             fi
             if [ $have_fathom = 1 ]; then
                 for scheme in $SCHEMES; do
-                    read -r v mr med p95 n < <(run_fathom "$scheme" "$dir")
-                    echo "  run $run fathom $scheme $dir: $v Mbit/s, MinRTT $mr ms, RTT med/p95 $med/$p95 ms"
-                    echo "$rate,$rtt,$loss,$buffer,$method,fathom,$scheme,$dir,$run,$v,$mr,$med,$p95,$n,$pmin,$pavg" >>"$RAW"
+                    read -r v mr med p95 n st < <(run_fathom "$scheme" "$dir")
+                    echo "  run $run fathom $scheme $dir: mean $v Mbit/s, steady ${st:-nan} Mbit/s, MinRTT $mr ms, RTT med/p95 $med/$p95 ms"
+                    echo "$rate,$rtt,$loss,$buffer,$method,fathom,$scheme,$dir,$run,${v:-nan},${mr:-nan},${med:-nan},${p95:-nan},${n:-0},$pmin,$pavg,${st:-nan}" >>"$RAW"
                 done
             fi
         done

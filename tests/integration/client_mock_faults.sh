@@ -15,7 +15,7 @@ trap '[ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null; cleanup' EXIT
 start_mock() {
     node "$MOCK" --duration 2 --quiet "$@" >"$TMP/mock.out" 2>"$TMP/mock.err" &
     MOCK_PID=$!
-    for _ in $(seq 1 100); do grep -q '^listening' "$TMP/mock.out" && break; sleep 0.1; done
+    for _ in $(seq 1 300); do grep -q '^listening' "$TMP/mock.out" && break; sleep 0.1; done
     MOCK_ADDR=$(awk '/^listening/ {print $3}' "$TMP/mock.out")
     [ -n "$MOCK_ADDR" ] || fail "mock server did not start: $(cat "$TMP/mock.err")"
 }
