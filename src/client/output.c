@@ -276,10 +276,13 @@ void output_summary(struct client_output *o, const struct client_summary *s)
     if (s->download.present && s->download.has_retrans)
         fprintf(f, "  %-15s %9.2f %%       (download)\n",
                 "Retransmission:", s->download.retrans_pct);
+    /* Beside the ndt7 mean: the capacity once past the ramp-up (docs/accuracy.md). */
     if (s->download.present && s->download.has_steady)
-        fprintf(f, "  %-15s %9.1f Mbit/s  (download steady state)\n", "", s->download.steady_mbps);
+        fprintf(f, "  %-15s %9.1f Mbit/s  (steady state, TCP level)\n",
+                "Download cap.:", s->download.steady_mbps);
     if (s->upload.present && s->upload.has_steady)
-        fprintf(f, "  %-15s %9.1f Mbit/s  (upload steady state)\n", "", s->upload.steady_mbps);
+        fprintf(f, "  %-15s %9.1f Mbit/s  (steady state, TCP level)\n",
+                "Upload cap.:", s->upload.steady_mbps);
     if (s->download.present && s->download.uuid[0])
         fprintf(f, "  %-15s %s\n", "Download UUID:", s->download.uuid);
     if (s->upload.present && s->upload.uuid[0])
