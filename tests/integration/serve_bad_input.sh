@@ -18,6 +18,7 @@ grep '^uuid ' "$TMP/cases.txt" | while read -r _ name uuid; do
       const f = r.fathom || {};
       if (name === "binary-on-download" && f.ReceiverError !== "wrong-message-type") { console.error(name + ": " + JSON.stringify(f)); process.exit(1); }
       if (name === "text-not-json" && f.ReceiverError !== "unmarshal-client-message") { console.error(name + ": " + JSON.stringify(f)); process.exit(1); }
+      if (name === "abrupt-end" && !["peer-eof", "peer-reset"].includes(f.EndReason)) { console.error(name + ": " + JSON.stringify(f)); process.exit(1); }
       if (name === "hostile-metadata") {
         if (JSON.stringify(r.metadata).match(/00:11:22|490154203237518|mac_address|imei/)) { console.error("hostile metadata archived"); process.exit(1); }
         if (!(f.DroppedMetadata || []).includes("mac_address")) { console.error("dropped keys not recorded: " + JSON.stringify(f)); process.exit(1); }

@@ -152,8 +152,10 @@ async function main() {
   expect("non-JSON text during download: test still completes", w5.code === 1000, `${w5.code}`);
   if (w5.uuid) console.log(`uuid text-not-json ${w5.uuid}`);
 
-  await wsCase("/ndt/v7/download", async (s) => { await sleep(1000); s.destroy(); });
-  expect("abrupt client end during download is tolerated", true);
+  const w6 = await wsCase("/ndt/v7/download", async (s) => { await sleep(1000); s.destroy(); });
+  r = await rawRequest("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  expect("abrupt client end during download is tolerated (server still answers)", !!w6.uuid && r.status === 200, r.status);
+  if (w6.uuid) console.log(`uuid abrupt-end ${w6.uuid}`);
   const w7 = await wsCase("/ndt/v7/download?client_name=x&mac_address=00:11:22:33:44:55&imei=490154203237518", async () => {});
   expect("download with extra metadata completes", w7.code === 1000, `${w7.code}`);
   if (w7.uuid) console.log(`uuid hostile-metadata ${w7.uuid}`);
