@@ -8,9 +8,11 @@
 #   TOOLS="iperf3 fathom"       RUNS=3 (median of RUNS)            SECS=10 (iperf3 -t)
 #   OUT=bench/results/accuracy  (writes OUT.md, OUT.csv, OUT.svg and OUT-raw.csv)
 #   FATHOM=build/release/fathom LAB_DELAY=auto|delayline  LAB_FORCE_TOPO=mid
+#   FATHOM_SERVE_ARGS="--no-bbr"  extra options for `fathom serve` (experiments)
 # Runs inside one cell are interleaved: run 1 of every tool and direction, then run 2, ...
 # Exit: 0 done (or skipped when not root); 77 skipped in test mode (LAB_TEST_MODE=1); 1 error.
 set -u
+FATHOM_SERVE_ARGS=${FATHOM_SERVE_ARGS:-}
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . bench/accuracy/lib.sh
@@ -65,7 +67,7 @@ start_fathom() {
     : >"$log"
     ip netns exec "$LAB_NS_S" "$FATHOM" serve --ws-listen "$LAB_SERVER_IP:0" \
         --wss-listen "$LAB_SERVER_IP:0" --cert "$TMP/cert.pem" --key "$TMP/key.pem" \
-        --datadir "$TMP/data" >"$log" 2>&1 &
+        --datadir "$TMP/data" $FATHOM_SERVE_ARGS >"$log" 2>&1 &
     SPID=$!
     LAB_BG_PIDS+=("$SPID")
     fathom_wait_ports "$log" "$SPID" || { echo "accuracy: fathom serve did not start:"; tail -n 5 "$log"; return 1; }
