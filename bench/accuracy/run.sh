@@ -9,6 +9,7 @@
 #   OUT=bench/results/accuracy  (writes OUT.md, OUT.csv, OUT.svg and OUT-raw.csv)
 #   FATHOM=build/release/fathom LAB_DELAY=auto|delayline  LAB_FORCE_TOPO=mid
 #   FATHOM_SERVE_ARGS="--no-bbr"  extra options for `fathom serve` (experiments)
+#   LAB_KEEP_JSON=FILE  append the raw `fathom test --format json` output of every run to FILE
 # Runs inside one cell are interleaved: run 1 of every tool and direction, then run 2, ...
 # Exit: 0 done (or skipped when not root); 77 skipped in test mode (LAB_TEST_MODE=1); 1 error.
 set -u
@@ -82,6 +83,7 @@ run_fathom() {
     [ "$dir" = upload ] && flag=--no-download
     ip netns exec "$LAB_NS_C" timeout 60 "$FATHOM" test --server "$LAB_SERVER_IP:$port" \
         --scheme "$scheme" --no-verify --format json "$flag" 2>>"$TMP/test.err" |
+        if [ -n "${LAB_KEEP_JSON:-}" ]; then tee -a "$LAB_KEEP_JSON"; else cat; fi |
         python3 bench/lib/fathom_json.py "$dir"
 }
 

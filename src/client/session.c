@@ -58,6 +58,7 @@ struct session {
     struct buf ctl; /* masked text/control frames waiting for a frame boundary */
     uint8_t *rx;
     uint64_t t0, hard_end, next_app, close_deadline;
+    uint64_t last_payload_at; /* download: when payload bytes last arrived, 0 if never */
     int64_t app_bytes;
     bool close_sent, close_received, eof, final_taken, stop_sending;
     unsigned rd_want, wr_want;
@@ -269,8 +270,10 @@ static void emit_client_sample(struct session *s, uint64_t now)
 {
     struct ndt7_appinfo app = {.num_bytes = s->app_bytes,
                                .elapsed_us = (int64_t)((now - s->t0) / 1000)};
-    s->res->last_client = app;
-    s->res->has_client = true;
+    if (!s->final_taken) { /* the final sample is the result; later ones are progress only */
+        s->res->last_client = app;
+        s->res->has_client = true;
+    }
     struct client_event ev = {.type = CLIENT_EV_MEASUREMENT,
                               .dir = s->p->dir,
                               .from_server = false,
@@ -299,8 +302,15 @@ static void final_sample(struct session *s, uint64_t now)
 {
     if (s->final_taken)
         return;
-    s->final_taken = true;
+    /*
+     * Download: the bytes counted are payload, so their time is the arrival of the last
+     * payload byte, not of the Close behind it: the tail after the server stops sending
+     * (its last measurement, the Close, a slow path draining) is not part of the transfer.
+     */
+    if (s->p->dir == NDT7_DOWNLOAD && s->last_payload_at > s->t0 && s->last_payload_at < now)
+        now = s->last_payload_at;
     emit_client_sample(s, now);
+    s->final_taken = true;
 }
 
 static void queue_close(struct session *s, uint16_t code, uint64_t now)
@@ -360,6 +370,7 @@ static void on_event(struct session *s, const struct ws_event *ev, uint64_t now)
     case WS_EV_BINARY:
         if (s->p->dir == NDT7_DOWNLOAD) {
             s->app_bytes += (int64_t)ev->nbytes;
+            s->last_payload_at = now;
         } else if (!s->close_sent) {
             /* Binary from the server during upload is a protocol violation (spec §1.5). */
             set_end(s, "server sent binary data during upload");
@@ -510,6 +521,13 @@ static void run_test(struct session *s)
 {
     const bool upload = s->p->dir == NDT7_UPLOAD;
     const uint64_t stop_at = s->t0 + UPLOAD_RUNTIME_NS;
+    /*
+     * Download result window: the server sends for NDT7_RUNTIME_NS from the upgrade, so the
+     * result is what arrived in that window. What arrives later is the drain of data queued
+     * before the server stopped, plus any tail-loss recovery (a TLP or RTO with nothing behind
+     * it to trigger fast retransmit), which is not throughput (docs/accuracy.md).
+     */
+    const uint64_t window_end = s->t0 + NDT7_RUNTIME_NS;
     s->next_app = s->t0 + APPINFO_INTERVAL_NS;
     s->rd_want = CONN_WANT_READ;
 
@@ -546,6 +564,8 @@ static void run_test(struct session *s)
             break;
         }
         pump_read(s);
+        if (!upload && !s->final_taken && clock_now() >= window_end)
+            final_sample(s, clock_now());
         if (s->eof)
             break;
         /* Our Close is out and theirs is in: wait only for the server to close TCP. */
@@ -561,6 +581,8 @@ static void run_test(struct session *s)
             wake = min_u64(wake, s->close_deadline);
         if (upload && !s->stop_sending)
             wake = min_u64(wake, stop_at);
+        if (!upload && !s->final_taken)
+            wake = min_u64(wake, window_end);
         int timeout = 0;
         bool busy = (!s->rd_blocked) || (write_pending(s) && !s->wr_blocked) || conn_pending(s->c);
         if (!busy && wake > now)
