@@ -21,10 +21,11 @@ static int plain_handshake(struct conn *c)
     return 0;
 }
 
-static ssize_t plain_read(struct conn *c, void *buf, size_t n)
+/* recv with the error mapping of conn.h; flags MSG_TRUNC drops bytes instead of copying. */
+static ssize_t plain_recv(struct conn *c, void *buf, size_t n, int flags)
 {
     for (;;) {
-        ssize_t r = recv(c->fd, buf, n, 0);
+        ssize_t r = recv(c->fd, buf, n, flags);
         if (r > 0)
             return r;
         if (r == 0)
@@ -37,6 +38,11 @@ static ssize_t plain_read(struct conn *c, void *buf, size_t n)
         }
         return -errno;
     }
+}
+
+static ssize_t plain_read(struct conn *c, void *buf, size_t n)
+{
+    return plain_recv(c, buf, n, 0);
 }
 
 static ssize_t plain_writev(struct conn *c, const struct iovec *iov, int iovcnt)
@@ -82,20 +88,7 @@ static const char *plain_empty(const struct conn *c)
 /* recv(MSG_TRUNC) on TCP drops queued bytes in the kernel: no copy to user space. */
 static ssize_t plain_skip(struct conn *c, size_t n)
 {
-    for (;;) {
-        ssize_t r = recv(c->fd, NULL, n, MSG_TRUNC | MSG_DONTWAIT);
-        if (r > 0)
-            return r;
-        if (r == 0)
-            return ERR_EOF;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            c->wants = CONN_WANT_READ;
-            return ERR_AGAIN;
-        }
-        return -errno;
-    }
+    return plain_recv(c, NULL, n, MSG_TRUNC | MSG_DONTWAIT);
 }
 
 static const struct conn_ops plain_ops = {
