@@ -324,21 +324,6 @@ static void queue_close(struct session *s, uint16_t code, uint64_t now)
     s->close_deadline = d < s->hard_end ? d : s->hard_end;
 }
 
-static void steady_state(struct session *s, const char *json, size_t len)
-{
-    json_t *root = json_loadb(json, len, 0, NULL);
-    if (!root)
-        return;
-    json_t *v = json_object_get(json_object_get(root, "Fathom"), "SteadyStateMbps");
-    if (!v)
-        v = json_object_get(root, "SteadyStateMbps");
-    if (json_is_number(v) && json_number_value(v) >= 0) {
-        s->res->has_steady = true;
-        s->res->steady_mbps = json_number_value(v);
-    }
-    json_decref(root);
-}
-
 static void on_text(struct session *s, struct slice payload, uint64_t now)
 {
     struct ndt7_sample smp;
@@ -347,7 +332,10 @@ static void on_text(struct session *s, struct slice payload, uint64_t now)
         return;
     }
     subtest_merge_sample(s->res, &smp);
-    steady_state(s, payload.ptr, payload.len);
+    if (smp.has_steady) {
+        s->res->has_steady = true;
+        s->res->steady_mbps = smp.steady_mbps;
+    }
     struct client_event ev = {.type = CLIENT_EV_MEASUREMENT,
                               .dir = s->p->dir,
                               .from_server = true,

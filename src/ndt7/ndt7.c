@@ -105,17 +105,6 @@ int ndt7_measurement_append(struct buf *out, const struct ndt7_appinfo *app,
 
 /* ---- Reading ------------------------------------------------------------ */
 
-static const char *const tcpinfo_fields[] = {
-    "State",        "CAState",      "Retransmits",   "Probes",     "Backoff",       "Options",
-    "WScale",       "AppLimited",   "RTO",           "ATO",        "SndMSS",        "RcvMSS",
-    "Unacked",      "Sacked",       "Lost",          "Retrans",    "Fackets",       "LastDataSent",
-    "LastAckSent",  "LastDataRecv", "LastAckRecv",   "PMTU",       "RcvSsThresh",   "RTT",
-    "SndSsThresh",  "SndCwnd",      "AdvMSS",        "Reordering", "RcvRTT",        "RcvSpace",
-    "TotalRetrans", "PacingRate",   "MaxPacingRate", "BytesAcked", "BytesReceived", "SegsOut",
-    "SegsIn",       "NotsentBytes", "MinRTT",        "DataSegsIn", "DataSegsOut",   "DeliveryRate",
-    "BusyTime",     "RWndLimited",  "SndBufLimited", "Delivered",  "DeliveredCE",   "BytesSent",
-    "BytesRetrans", "DSackDups",    "ReordSeen",     "RcvOooPack", "SndWnd",        "ElapsedTime",
-};
 static const char *const bbrinfo_fields[] = {"BW", "MinRTT", "PacingGain", "CwndGain",
                                              "ElapsedTime"};
 static const char *const appinfo_fields[] = {"NumBytes", "ElapsedTime"};
@@ -202,7 +191,7 @@ int ndt7_sample_parse(const char *json, size_t len, struct ndt7_sample *s, struc
     if (!json_is_object(root))
         goto out;
     if (check_numeric_object(root, "AppInfo", appinfo_fields, NELEM(appinfo_fields), &app, c) ||
-        check_numeric_object(root, "TCPInfo", tcpinfo_fields, NELEM(tcpinfo_fields), &tcp, c) ||
+        check_numeric_object(root, "TCPInfo", tcpinfo_json_fields, tcpinfo_json_nfields, &tcp, c) ||
         check_numeric_object(root, "BBRInfo", bbrinfo_fields, NELEM(bbrinfo_fields), &bbr, c))
         goto out;
     conn = json_object_get(root, "ConnectionInfo");
@@ -245,6 +234,9 @@ int ndt7_sample_parse(const char *json, size_t len, struct ndt7_sample *s, struc
     s->has_bbr = bbr != NULL;
     s->bbr_bw = field(bbr, "BW");
     s->bbr_min_rtt_us = field(bbr, "MinRTT");
+    json_t *steady = json_object_get(json_object_get(root, "Fathom"), "SteadyStateMbps");
+    s->has_steady = json_is_number(steady) && json_number_value(steady) >= 0;
+    s->steady_mbps = s->has_steady ? json_number_value(steady) : -1;
     r = 0;
     if (c) {
         char *text = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);

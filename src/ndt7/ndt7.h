@@ -104,6 +104,8 @@ struct ndt7_sample {
     int64_t tcp_elapsed_us, bytes_acked, bytes_received, bytes_sent, bytes_retrans;
     int64_t min_rtt_us, rtt_us, busy_time_us, rwnd_limited_us, sndbuf_limited_us;
     int64_t bbr_bw, bbr_min_rtt_us;
+    bool has_steady; /* a server's Fathom.SteadyStateMbps */
+    double steady_mbps;
     char conn_client[72], conn_server[72], conn_uuid[128];
 };
 

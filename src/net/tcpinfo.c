@@ -130,6 +130,20 @@ int tcpinfo_enable_bbr(int fd)
     return 0;
 }
 
+const char *const tcpinfo_json_fields[] = {
+    "State",        "CAState",      "Retransmits",  "Probes",        "Backoff",     "Options",
+    "WScale",       "AppLimited",   "RTO",          "ATO",           "SndMSS",      "RcvMSS",
+    "Unacked",      "Sacked",       "Lost",         "Retrans",       "Fackets",     "LastDataSent",
+    "LastAckSent",  "LastDataRecv", "LastAckRecv",  "PMTU",          "RcvSsThresh", "RTT",
+    "RTTVar",       "SndSsThresh",  "SndCwnd",      "AdvMSS",        "Reordering",  "RcvRTT",
+    "RcvSpace",     "TotalRetrans", "PacingRate",   "MaxPacingRate", "BytesAcked",  "BytesReceived",
+    "SegsOut",      "SegsIn",       "NotsentBytes", "MinRTT",        "DataSegsIn",  "DataSegsOut",
+    "DeliveryRate", "BusyTime",     "RWndLimited",  "SndBufLimited", "Delivered",   "DeliveredCE",
+    "BytesSent",    "BytesRetrans", "DSackDups",    "ReordSeen",     "RcvOooPack",  "SndWnd",
+    "ElapsedTime",
+};
+const size_t tcpinfo_json_nfields = sizeof(tcpinfo_json_fields) / sizeof(tcpinfo_json_fields[0]);
+
 int tcpinfo_append_json(struct buf *out, const struct tcpinfo *ti, int64_t elapsed_us)
 {
     /* Names and order of ndt-server (tcp-info LinuxTCPInfo), spec §2.4. */

@@ -41,6 +41,10 @@ int bbrinfo_read(int fd, struct bbrinfo *bi);
 /* setsockopt(TCP_CONGESTION, "bbr"). 0 or -errno (ENOENT when BBR is unavailable). */
 int tcpinfo_enable_bbr(int fd);
 
+/* The JSON names of TCPInfo, in the order tcpinfo_append_json writes them (spec §2.4). */
+extern const char *const tcpinfo_json_fields[];
+extern const size_t tcpinfo_json_nfields;
+
 /*
  * Append `"TCPInfo":{...,"ElapsedTime":N}` (ndt7 names and order, spec §2.4;
  * pacing rates of ~0 as -1) to out. Returns 0 or ERR_TOOBIG.

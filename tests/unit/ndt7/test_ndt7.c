@@ -141,3 +141,15 @@ TEST(steady_state_ignores_ramp_and_stalls)
     ndt7_steady_add(&st, 500000, 2000);
     ASSERT_TRUE(ndt7_steady_mbps(&st) < 0); /* not before 2 s */
 }
+
+TEST(sample_parse_reads_steady_state)
+{
+    const char *in = "{\"TCPInfo\":{\"MinRTT\":15},\"Fathom\":{\"SteadyStateMbps\":94.25}}";
+    struct ndt7_sample s;
+    ASSERT_EQ_INT(ndt7_sample_parse(in, strlen(in), &s, NULL), 0);
+    ASSERT_TRUE(s.has_steady);
+    ASSERT_NEAR(s.steady_mbps, 94.25, 1e-9);
+    const char *none = "{\"TCPInfo\":{\"MinRTT\":15}}";
+    ASSERT_EQ_INT(ndt7_sample_parse(none, strlen(none), &s, NULL), 0);
+    ASSERT_TRUE(!s.has_steady);
+}

@@ -211,3 +211,11 @@ TEST(tcpinfo_errors)
     close(p[0]);
     close(p[1]);
 }
+
+/* The exported name table (used by the ndt7 reader) is the spec's list, in the writer's order. */
+TEST(json_field_table_matches_spec)
+{
+    ASSERT_EQ_INT(tcpinfo_json_nfields, NKEYS);
+    for (size_t i = 0; i < NKEYS; i++)
+        ASSERT_EQ_STR(tcpinfo_json_fields[i], tcpinfo_keys[i]);
+}
