@@ -37,13 +37,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#ifndef FATHOM_VERSION
-#define FATHOM_VERSION "0.0.0"
-#endif
-#ifndef FATHOM_GIT_COMMIT
-#define FATHOM_GIT_COMMIT "unknown"
-#endif
-
 #define BUNDLE_SCHEMA_VERSION "fathom-ndt7/1"
 #define MANIFEST_VERSION 1
 #define TAR_BLOCK 512

@@ -26,13 +26,6 @@
 
 #define MEASUREMENTS_MAX (8u << 20)
 
-#ifndef FATHOM_VERSION
-#define FATHOM_VERSION "0.0.0"
-#endif
-#ifndef FATHOM_GIT_COMMIT
-#define FATHOM_GIT_COMMIT "unknown"
-#endif
-
 /* Archived "Version": ndt-server writes its tag ("v0.20.17"); we name ourselves. */
 #define ARCHIVE_VERSION "fathom/" FATHOM_VERSION
 #define ARCHIVE_SCHEMA_VERSION "fathom-ndt7/1"
